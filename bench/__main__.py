@@ -1,0 +1,24 @@
+"""Run every benchmark, or those named on the command line (`python -m bench generator`)."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import generator_throughput
+
+BENCHMARKS = {
+    "generator": generator_throughput.run,
+}
+
+
+def main(names: list[str]) -> int:
+    for name in names or list(BENCHMARKS):
+        if name not in BENCHMARKS:
+            print(f"bench: unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+            return 2
+        print(BENCHMARKS[name](), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""The market-data generator: synthetic order-book reports sent to Kafka."""

@@ -1,0 +1,155 @@
+"""Generator configuration from environment variables, validated up front.
+
+Every variable is described once in `SETTINGS`; parsing, validation and the
+README's table all follow it. A bad value raises `ConfigError` whose message is
+the one line the CLI prints before exiting with code 2.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from generator.report import LEVEL_PRICE_STEP, ReportShape
+
+MAX_LEVELS = 1000
+MAX_DECIMALS = 6
+COMPRESSIONS = ("lz4", "gzip", "none")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+TOPIC_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,249}")
+HOST_PORT_PATTERN = re.compile(r"(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
+
+
+class ConfigError(ValueError):
+    """A configuration value that is not accepted; str() is a one-line explanation."""
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    shape: ReportShape = field(default_factory=ReportShape)
+    interval_s: float = 0.1
+    bootstrap_servers: tuple[str, ...] = ("kafka:9092",)
+    topic: str = "metrics_raw"
+    compression: str = "lz4"
+    linger_ms: int = 20
+    batch_bytes: int = 262_144
+    max_buffered_reports: int = 20_000
+    delivery_timeout_ms: int = 120_000
+    seed: int | None = None
+    progress_interval_s: float = 10.0
+    shutdown_timeout_s: float = 10.0
+    log_level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: where it goes, its default and what it accepts."""
+
+    env: str
+    field: str
+    default: str
+    accepted: str
+    parse: Callable[[str], Any]  # raises ValueError for a value outside `accepted`
+    description: str
+
+
+def _ranged(convert: Callable[[str], Any], low: float, high: float | None) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        value = convert(raw.strip())
+        if not low <= value or value == float("inf") or (high is not None and value > high):
+            raise ValueError(raw)
+        return value
+
+    return parse
+
+
+def _integer(env: str, field: str, default: str, low: int, high: int | None, description: str) -> Setting:
+    accepted = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
+    return Setting(env, field, default, accepted, _ranged(int, low, high), description)
+
+
+def _number(env: str, field: str, default: str, low: float, description: str) -> Setting:
+    return Setting(env, field, default, f"a number >= {low:g}", _ranged(float, low, None), description)
+
+
+def _choice(env: str, field: str, default: str, options: tuple[str, ...], description: str) -> Setting:
+    def parse(raw: str) -> str:
+        value = raw.strip()
+        if value not in options:
+            raise ValueError(raw)
+        return value
+
+    return Setting(env, field, default, "one of " + ", ".join(options), parse, description)
+
+
+def _bootstrap_servers(raw: str) -> tuple[str, ...]:
+    servers = tuple(part.strip() for part in raw.split(","))
+    for server in servers:
+        match = HOST_PORT_PATTERN.fullmatch(server)
+        if not match or not 1 <= int(match["port"]) <= 65535:
+            raise ValueError(raw)
+    return servers
+
+
+def _topic(raw: str) -> str:
+    if not TOPIC_PATTERN.fullmatch(raw) or raw in (".", ".."):
+        raise ValueError(raw)
+    return raw
+
+
+SHAPE_FIELDS = ("bid_size", "ask_size", "random_start", "random_decimal")
+
+# fmt: off
+SETTINGS: tuple[Setting, ...] = (
+    _integer("BID_SIZE", "bid_size", "50", 1, MAX_LEVELS, "bid levels per report"),
+    _integer("ASK_SIZE", "ask_size", "50", 1, MAX_LEVELS, "ask levels per report"),
+    Setting("RANDOM_START", "random_start", "1", f"a number from 0 to {LEVEL_PRICE_STEP}",
+            _ranged(float, 0, LEVEL_PRICE_STEP), "lowest price drawn (level i draws up to 10*i)"),
+    _integer("RANDOM_DECIMAL", "random_decimal", "1", 0, MAX_DECIMALS, "decimals of every price"),
+    _number("CREATE_REPORT_INTERVAL", "interval_s", "0.1", 0, "seconds between reports; 0 = as fast as possible"),
+    Setting("KAFKA_BOOTSTRAP_SERVERS", "bootstrap_servers", "kafka:9092",
+            "a comma-separated list of host:port (port 1-65535)", _bootstrap_servers, "brokers to bootstrap from"),
+    Setting("KAFKA_TOPIC", "topic", "metrics_raw", "1-249 characters of A-Z a-z 0-9 . _ - (not '.' or '..')",
+            _topic, "topic the reports are written to"),
+    _choice("KAFKA_COMPRESSION", "compression", "lz4", COMPRESSIONS, "compression of each batch"),
+    _integer("KAFKA_LINGER_MS", "linger_ms", "20", 0, 60_000, "how long a batch waits to fill"),
+    _integer("KAFKA_BATCH_BYTES", "batch_bytes", "262144", 1024, 16_777_216, "largest batch per partition"),
+    _integer("MAX_BUFFERED_REPORTS", "max_buffered_reports", "20000", 1, 10_000_000,
+             "reports sent but not yet acknowledged; at the limit generation waits (back-pressure)"),
+    _integer("KAFKA_DELIVERY_TIMEOUT_MS", "delivery_timeout_ms", "120000", 1000, None,
+             "how long a report is retried before it counts as failed"),
+    _integer("RANDOM_SEED", "seed", "", 0, None, "seed for reproducible prices; empty = random"),
+    _number("PROGRESS_INTERVAL", "progress_interval_s", "10", 0.1, "seconds between progress log lines"),
+    _number("SHUTDOWN_TIMEOUT", "shutdown_timeout_s", "10", 0, "seconds to flush outstanding reports on stop"),
+    _choice("LOG_LEVEL", "log_level", "INFO", LOG_LEVELS, "logging level"),
+)
+# fmt: on
+
+
+def load_config(environ: Mapping[str, str]) -> GeneratorConfig:
+    """Build the configuration from `environ`; unset or empty variables take their default."""
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env, "")
+        if raw == "" and setting.default == "":
+            continue
+        try:
+            values[setting.field] = setting.parse(raw if raw != "" else setting.default)
+        except ValueError:
+            raise ConfigError(f"{setting.env}={raw!r} is not accepted: expected {setting.accepted}") from None
+    shape = ReportShape(**{name: values.pop(name) for name in SHAPE_FIELDS})
+    return GeneratorConfig(shape=shape, **values)
+
+
+def environment_for(config: GeneratorConfig) -> dict[str, str]:
+    """The environment variables that reproduce `config` (used to configure the container)."""
+    merged = {**{name: getattr(config.shape, name) for name in SHAPE_FIELDS}, **vars(config)}
+    environment = {}
+    for setting in SETTINGS:
+        value = merged[setting.field]
+        if value is None:
+            continue
+        environment[setting.env] = ",".join(value) if isinstance(value, tuple) else str(value)
+    return environment

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.broker import TansuBroker
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
+    """One in-memory tansu broker for the session; tests isolate themselves by topic."""
+    instance = TansuBroker(tmp_path_factory.mktemp("tansu") / "broker.log").start()
+    yield instance
+    instance.stop()
+
+
+def run_generator(*args: str, env: dict[str, str] | None = None, **popen: object) -> subprocess.Popen:
+    """Start `python -m generator` from the repo root with only the given variables set."""
+    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "generator", *args],
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **popen,
+    )

@@ -1,0 +1,126 @@
+"""The generator against a real Kafka-protocol broker (tansu), including outages and SIGTERM."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from generator.report import ReportShape
+from tests.conftest import run_generator
+from tests.support.broker import TansuBroker, free_port, read_topic
+from tests.support.contract import assert_valid_report
+from tests.support.tcp_proxy import TcpProxy
+
+SUMMARY = re.compile(
+    r"stopped \((?P<reason>[^)]*)\) .*produced=(?P<produced>\d+) delivered=(?P<delivered>\d+) failed=(?P<failed>\d+)"
+)
+
+
+def summary(stderr: str) -> dict[str, str]:
+    match = SUMMARY.search(stderr)
+    assert match, f"no final summary line in:\n{stderr}"
+    return match.groupdict()
+
+
+def kafka_env(bootstrap: str, topic: str, **extra: str) -> dict[str, str]:
+    return {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "KAFKA_TOPIC": topic, "PROGRESS_INTERVAL": "1", **extra}
+
+
+def assert_exactly_once(messages: list[bytes], produced: int, shape: ReportShape) -> None:
+    duplicates = [m for m, seen in Counter(messages).items() if seen > 1]
+    assert not duplicates, f"{len(duplicates)} reports were written more than once"
+    assert len(messages) == produced
+    for message in messages:
+        assert_valid_report(message, shape)
+
+
+@pytest.mark.parametrize("shape", [ReportShape(), ReportShape(bid_size=5, ask_size=3, random_decimal=2)])
+def test_count_reports_arrive_exactly_once(broker: TansuBroker, shape: ReportShape) -> None:
+    topic = f"count-{shape.bid_size}x{shape.ask_size}"
+    env = kafka_env(
+        broker.bootstrap,
+        topic,
+        CREATE_REPORT_INTERVAL="0",
+        BID_SIZE=str(shape.bid_size),
+        ASK_SIZE=str(shape.ask_size),
+        RANDOM_DECIMAL=str(shape.random_decimal),
+    )
+    process = run_generator("--count", "2000", env=env)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    result = summary(stderr.decode())
+    assert result == {"reason": "count reached", "produced": "2000", "delivered": "2000", "failed": "0"}
+    assert_exactly_once(read_topic(broker.bootstrap, topic, 2000), 2000, shape)
+
+
+def test_paced_reports_follow_the_interval(broker: TansuBroker) -> None:
+    started = time.monotonic()
+    process = run_generator("--count", "20", env=kafka_env(broker.bootstrap, "paced", CREATE_REPORT_INTERVAL="0.05"))
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert time.monotonic() - started >= 19 * 0.05  # 20 reports, 19 intervals between them
+    assert len(read_topic(broker.bootstrap, "paced", 20)) == 20
+
+
+def test_stdout_mode_prints_valid_json_lines() -> None:
+    process = run_generator("--stdout", "--count", "5", env={"BID_SIZE": "4", "ASK_SIZE": "6"})
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    lines = stdout.splitlines()
+    assert len(lines) == 5
+    for line in lines:
+        assert_valid_report(line, ReportShape(bid_size=4, ask_size=6))
+
+
+def test_network_cut_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    proxy_port = free_port()
+    broker = TansuBroker(tmp_path / "broker.log", advertised_port=proxy_port).start()
+    proxy = TcpProxy(proxy_port, broker.port).start()
+    try:
+        env = kafka_env(broker.bootstrap, "outage", CREATE_REPORT_INTERVAL="0.002", MAX_BUFFERED_REPORTS="100000")
+        process = run_generator("--count", "6000", env=env)  # ~12 s of reports at 500/s
+        time.sleep(3)
+        proxy.cut()
+        time.sleep(10)
+        assert process.poll() is None, "the generator must ride out the outage"
+        proxy.restore()
+        _, stderr = process.communicate(timeout=180)
+        assert process.returncode == 0, stderr
+        result = summary(stderr.decode())
+        assert result["failed"] == "0" and result["produced"] == result["delivered"] == "6000", result
+        stalled = [int(n) for n in re.findall(r"progress .* buffered=(\d+)", stderr.decode())]
+        assert max(stalled) > 2000, "acknowledgements should have stalled while the network was cut"
+        assert_exactly_once(read_topic(broker.bootstrap, "outage", 6000), 6000, ReportShape())
+    finally:
+        proxy.stop()
+        broker.stop()
+
+
+def test_sigterm_flushes_everything_produced(broker: TansuBroker) -> None:
+    process = run_generator(env=kafka_env(broker.bootstrap, "sigterm", CREATE_REPORT_INTERVAL="0"))
+    time.sleep(4)
+    assert process.poll() is None
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    result = summary(stderr.decode())
+    assert result["reason"] == "signal"
+    produced = int(result["produced"])
+    assert produced > 1000 and result["delivered"] == result["produced"] and result["failed"] == "0"
+    assert_exactly_once(read_topic(broker.bootstrap, "sigterm", produced), produced, ReportShape())
+
+
+def test_unreachable_broker_is_retried_until_stopped() -> None:
+    process = run_generator(env=kafka_env(f"127.0.0.1:{free_port()}", "nowhere"))
+    time.sleep(7)
+    assert process.poll() is None, "the generator must keep retrying, not crash"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "no broker reachable" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
