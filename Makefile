@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint format bench
+.PHONY: help venv test lint format bench sql
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,3 +33,6 @@ format: venv ## apply ruff's fixes and formatting
 
 bench: venv ## run the benchmarks; prints one `bench:` line each
 	$(PY) -m bench
+
+sql: venv ## print the rendered ClickHouse DDL for the default settings
+	@$(PY) -m infra.schema_sql

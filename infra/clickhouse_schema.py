@@ -1,0 +1,288 @@
+"""A Pulumi dynamic resource that owns the ClickHouse schema: `pulumi-python:dynamic/clickhouse:Schema`.
+
+One resource for the whole schema, because its objects only make sense together and must change in a
+fixed order (stop consumption, alter the target, recreate the Kafka table and views, resume). Its
+`objects` input maps each object name to its DDL, so `pulumi preview --diff` lists exactly which
+objects change. Destructive changes are refused in `check`, so a preview already fails on them.
+
+The provider talks to ClickHouse through `SqlClient` (run a statement, run a query): clickhouse-connect
+over HTTP in production, chdb in the tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from string import Template
+from typing import Any, Protocol
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from generator.report import ReportShape
+from infra.schema_sql import ORDER_BY, SchemaSpec, schema_objects, target_columns, validate
+
+DEFAULT_WAIT_TIMEOUT_S = 120
+SCHEMA_KEYS = ("objects", "applyOrder", "targetColumns", "orderBy", "spec", "readerPassword", "manageReader")
+
+
+class SchemaError(Exception):
+    """A failure with a one-line explanation for the person running `pulumi up`."""
+
+
+class SqlClient(Protocol):
+    def command(self, sql: str) -> None: ...
+
+    def query(self, sql: str) -> list[tuple]: ...
+
+
+class HttpClickHouse:
+    """clickhouse-connect over ClickHouse's HTTP port."""
+
+    def __init__(self, host: str, port: int, user: str, password: str) -> None:
+        import clickhouse_connect  # imported here: the provider module must import without side effects
+
+        self._client = clickhouse_connect.get_client(
+            host=host, port=port, username=user, password=password, connect_timeout=3, send_receive_timeout=60
+        )
+
+    def command(self, sql: str) -> None:
+        self._client.command(sql)
+
+    def query(self, sql: str) -> list[tuple]:
+        return [tuple(row) for row in self._client.query(sql).result_rows]
+
+
+def connect_http(props: Mapping[str, Any]) -> SqlClient:
+    """Wait (bounded by `waitTimeoutSeconds`) until ClickHouse answers, then return a client."""
+    host, port = props["host"], int(props["port"])
+    deadline = time.monotonic() + float(props.get("waitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S))
+    while True:
+        try:
+            client = HttpClickHouse(host, port, props["adminUser"], props["adminPassword"])
+            client.query("SELECT 1")
+            return client
+        except Exception as error:  # any failure to connect is retried until the deadline
+            if time.monotonic() >= deadline:
+                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                raise SchemaError(f"ClickHouse at http://{host}:{port} did not answer in time: {reason}") from None
+            time.sleep(1)
+
+
+def schema_inputs(spec: SchemaSpec) -> dict[str, Any]:
+    """The resource inputs that describe `spec` (everything but connection and secrets)."""
+    objects = schema_objects(spec)
+    return {
+        "spec": {**asdict(spec), "shape": asdict(spec.shape)},
+        "applyOrder": [obj.name for obj in objects],
+        "objects": {
+            obj.name: {"kind": obj.kind, "create": list(obj.create), "drop": list(obj.drop)} for obj in objects
+        },
+        "targetColumns": [list(column) for column in target_columns(spec)],
+        "orderBy": ORDER_BY,
+    }
+
+
+def spec_from(props: Mapping[str, Any]) -> SchemaSpec:
+    fields = dict(props["spec"])
+    return SchemaSpec(**{**fields, "shape": ReportShape(**fields["shape"])})
+
+
+def destructive_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    """What an update from `olds` to `news` would destroy (empty when it keeps every stored row)."""
+    old_spec, new_spec = spec_from(olds), spec_from(news)
+    problems = []
+    if old_spec.database != new_spec.database:
+        problems.append(f"database renamed {old_spec.database} -> {new_spec.database}")
+    if old_spec.target != new_spec.target:
+        problems.append(f"target table renamed {old_spec.target} -> {new_spec.target}")
+    old_columns, new_columns = dict(map(tuple, olds["targetColumns"])), dict(map(tuple, news["targetColumns"]))
+    for name, kind in old_columns.items():
+        if name not in new_columns:
+            problems.append(f"column {name} would be dropped")
+        elif new_columns[name] != kind:
+            problems.append(f"column {name} would change type {kind} -> {new_columns[name]}")
+    if olds["orderBy"] != news["orderBy"]:
+        problems.append(f"ORDER BY would change {olds['orderBy']} -> {news['orderBy']}")
+    old_dead, new_dead = olds["objects"].get(old_spec.dead_letter), news["objects"].get(new_spec.dead_letter)
+    if old_dead and new_dead and old_dead["create"] != new_dead["create"]:
+        problems.append(f"dead-letter table {new_spec.dead_letter} would be recreated")
+    return problems
+
+
+def _views(props: Mapping[str, Any]) -> list[str]:
+    return [name for name in props["applyOrder"] if props["objects"][name]["kind"] == "view"]
+
+
+def _statements_of(props: Mapping[str, Any], names: list[str], which: str) -> list[str]:
+    return [sql for name in names for sql in props["objects"][name][which]]
+
+
+def migration_plan(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+    """The statements that take the schema from `olds` to `news`, keeping every stored row.
+
+    Consumption stops first (views dropped, the Kafka table detached when it stays), the target is
+    altered in place, and the Kafka table and views come back last, resuming from committed offsets.
+    """
+    old_objects, new_objects = olds["objects"], news["objects"]
+    spec, destructive = spec_from(news), bool(destructive_changes(olds, news))
+    changed = [n for n in news["applyOrder"] if old_objects.get(n) != new_objects[n]]
+    removed = [n for n in reversed(olds["applyOrder"]) if n not in new_objects]
+    data_changed = any(new_objects[n]["kind"] != "access" for n in changed) or removed
+    plan: list[str] = []
+    if destructive:  # allowed by the caller: start again from scratch
+        return _statements_of(olds, list(reversed(olds["applyOrder"])), "drop") + _statements_of(
+            news, news["applyOrder"], "create"
+        )
+    if data_changed:
+        keeps_queue = spec.queue in old_objects and spec.queue not in changed
+        if keeps_queue:
+            plan.append(f"DETACH TABLE {spec.database}.{spec.queue}")
+        plan += _statements_of(olds, [v for v in _views(olds) if v in old_objects], "drop")
+        plan += _statements_of(olds, [n for n in removed if old_objects[n]["kind"] != "view"], "drop")
+        plan += _alter_target(olds, news, spec)
+        if spec.queue in changed and spec.queue in old_objects:
+            plan += _statements_of(olds, [spec.queue], "drop")
+        if keeps_queue:
+            plan.append(f"ATTACH TABLE {spec.database}.{spec.queue}")
+        kinds_to_create = ("database", "table", "kafka_table", "view")
+        plan += _statements_of(
+            news, [n for n in news["applyOrder"] if new_objects[n]["kind"] in kinds_to_create], "create"
+        )
+    reader_changed = olds.get("readerPassword") != news.get("readerPassword") or any(
+        new_objects[n]["kind"] == "access" for n in changed
+    )
+    if reader_changed and news.get("manageReader", True):
+        plan += _statements_of(news, [n for n in news["applyOrder"] if new_objects[n]["kind"] == "access"], "create")
+    return plan
+
+
+def _alter_target(olds: Mapping[str, Any], news: Mapping[str, Any], spec: SchemaSpec) -> list[str]:
+    old_names = [name for name, _ in olds["targetColumns"]]
+    table = f"{spec.database}.{spec.target}"
+    statements = []
+    for index, (name, kind) in enumerate(news["targetColumns"]):
+        if name not in old_names:
+            after = news["targetColumns"][index - 1][0]
+            statements.append(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {kind} AFTER {after}")
+    old_retention, new_retention = olds["spec"]["retention_days"], news["spec"]["retention_days"]
+    if old_retention != new_retention:
+        statements.append(f"ALTER TABLE {table} MODIFY TTL toDate(timestamp) + INTERVAL {new_retention} DAY")
+    return statements
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class SchemaProvider(ResourceProvider):
+    """Create, diff, update, read and delete the schema. `connect` opens a `SqlClient` from the inputs."""
+
+    def __init__(self, connect: Callable[[Mapping[str, Any]], SqlClient] = connect_http) -> None:
+        super().__init__()
+        self._connect = connect
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = [CheckFailure("spec", problem) for problem in validate(spec_from(news))]
+        if olds and not failures and not news.get("allowDestructiveChanges", False):
+            failures += [
+                CheckFailure("objects", f"refused: {problem}; set allowDestructiveChanges to allow it (data is lost)")
+                for problem in destructive_changes(olds, news)
+            ]
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [key for key in SCHEMA_KEYS if olds.get(key) != news.get(key)]
+        return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        client = self._connect(props)
+        names = [
+            n for n in props["applyOrder"] if props.get("manageReader", True) or props["objects"][n]["kind"] != "access"
+        ]
+        self._run(client, _statements_of(props, names, "create"), props)
+        return CreateResult(id_=spec_from(props).database, outs=dict(props))
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if not news.get("allowDestructiveChanges", False) and (problems := destructive_changes(olds, news)):
+            raise SchemaError(f"refused: {problems[0]}; set allowDestructiveChanges to allow it (data is lost)")
+        self._run(self._connect(news), migration_plan(olds, news), news)
+        return UpdateResult(outs=dict(news))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        client = self._connect(props)
+        names = [
+            n
+            for n in reversed(props["applyOrder"])
+            if props.get("manageReader", True) or props["objects"][n]["kind"] != "access"
+        ]
+        self._run(client, _statements_of(props, names, "drop"), props)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Report which objects still exist; an object dropped by hand disappears from `objects`."""
+        client = self._connect(props)
+        spec = spec_from(props)
+        existing = {
+            row[0] for row in client.query(f"SELECT name FROM system.tables WHERE database = {_quote(spec.database)}")
+        }
+        databases = {row[0] for row in client.query("SELECT name FROM system.databases")}
+        present = {
+            name: obj
+            for name, obj in props["objects"].items()
+            if (obj["kind"] == "database" and name in databases) or name in existing or obj["kind"] == "access"
+        }
+        outs = {**props, "objects": present}
+        return ReadResult(id_=id_ if spec.database in databases else "", outs=outs, inputs=outs)
+
+    @staticmethod
+    def _run(client: SqlClient, statements: list[str], props: Mapping[str, Any]) -> None:
+        password = _quote(props.get("readerPassword") or "")
+        for sql in statements:
+            try:
+                client.command(Template(sql).safe_substitute(reader_password=password))
+            except Exception as error:
+                first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                raise SchemaError(f"ClickHouse refused `{sql.splitlines()[0]}`: {first_line}") from None
+
+
+class Schema(Resource, module="clickhouse", name="Schema"):
+    """The pipeline's ClickHouse schema as one resource."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        spec: SchemaSpec,
+        host: pulumi.Input[str],
+        port: pulumi.Input[int],
+        admin_user: pulumi.Input[str],
+        admin_password: pulumi.Input[str],
+        reader_password: pulumi.Input[str],
+        allow_destructive_changes: bool = False,
+        wait_timeout_seconds: int = DEFAULT_WAIT_TIMEOUT_S,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        problems = validate(spec)
+        if problems:
+            raise SchemaError("; ".join(problems))
+        props = {
+            **schema_inputs(spec),
+            "host": host,
+            "port": port,
+            "adminUser": admin_user,
+            "adminPassword": pulumi.Output.secret(admin_password),
+            "readerPassword": pulumi.Output.secret(reader_password),
+            "manageReader": True,
+            "allowDestructiveChanges": allow_destructive_changes,
+            "waitTimeoutSeconds": wait_timeout_seconds,
+        }
+        super().__init__(SchemaProvider(), resource_name, props, opts)

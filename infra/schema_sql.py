@@ -1,0 +1,186 @@
+"""The ClickHouse schema, rendered from `sql/*.sql` and one `SchemaSpec`.
+
+Column names come from the generator's `ReportShape`, so the wire format, the
+tables and the dashboards cannot drift apart. `python -m infra.schema_sql`
+prints the rendered DDL (what `make sql` shows).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+from generator.config import MAX_DECIMALS, MAX_LEVELS
+from generator.report import LEVEL_PRICE_STEP, SIDES, ReportShape
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+PASSWORD_PLACEHOLDER = "'<reader password>'"
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+# Prices are stored with room for the largest shape the generator accepts, so adding levels never
+# changes the type of an existing column.
+PRICE_INTEGER_DIGITS = len(str(MAX_LEVELS * LEVEL_PRICE_STEP))
+PRICE_CODEC = "CODEC(T64, ZSTD(1))"
+
+
+@dataclass(frozen=True)
+class SchemaSpec:
+    """Everything the schema depends on; built from the stack's settings."""
+
+    shape: ReportShape = field(default_factory=ReportShape)
+    database: str = "market"
+    topic: str = "metrics_raw"
+    consumer_group: str = "clickhouse_metrics"
+    broker_list: str = "kafka:9092"
+    consumers: int = 1
+    flush_interval_ms: int = 1000
+    retention_days: int = 30
+    reader_user: str = "grafana_reader"
+    queue: str = "metrics_queue"
+    target: str = "metrics"
+    target_view: str = "metrics_mv"
+    dead_letter: str = "metrics_dead_letter"
+    dead_letter_view: str = "metrics_dead_letter_mv"
+
+    @property
+    def reader_profile(self) -> str:
+        return f"{self.reader_user}_profile"
+
+    @property
+    def price_type(self) -> str:
+        decimals = self.shape.random_decimal
+        return f"Decimal({PRICE_INTEGER_DIGITS + decimals}, {decimals})"
+
+
+@dataclass(frozen=True)
+class SchemaObject:
+    """One object the schema owns, with the statements that create and drop it."""
+
+    name: str
+    kind: str  # database | kafka_table | table | view | access
+    create: tuple[str, ...]
+    drop: tuple[str, ...]
+
+
+ORDER_BY = "timestamp"
+
+
+def validate(spec: SchemaSpec) -> list[str]:
+    """Every problem with `spec`, one readable sentence each (empty when valid)."""
+    problems = []
+    names = {
+        "database": spec.database,
+        "consumer_group": spec.consumer_group,
+        "reader_user": spec.reader_user,
+        **{
+            f"table {n}": getattr(spec, n)
+            for n in ("queue", "target", "target_view", "dead_letter", "dead_letter_view")
+        },
+    }
+    for what, name in names.items():
+        if not NAME_PATTERN.fullmatch(name):
+            problems.append(
+                f"{what} {name!r} is not accepted: expected letters, digits and _, not starting with a digit"
+            )
+    for side in SIDES:
+        if not 1 <= spec.shape.level_count(side) <= MAX_LEVELS:
+            problems.append(f"{side} levels {spec.shape.level_count(side)} not accepted: expected 1 to {MAX_LEVELS}")
+    if not 0 <= spec.shape.random_decimal <= MAX_DECIMALS:
+        problems.append(f"decimals {spec.shape.random_decimal} not accepted: expected 0 to {MAX_DECIMALS}")
+    if not 1 <= spec.retention_days <= 3650:
+        problems.append(f"retention {spec.retention_days} days not accepted: expected 1 to 3650")
+    if not 1 <= spec.consumers <= 16:
+        problems.append(f"kafka consumers {spec.consumers} not accepted: expected 1 to 16")
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", spec.topic):
+        problems.append(f"topic {spec.topic!r} not accepted: expected 1-249 characters of A-Z a-z 0-9 . _ -")
+    if not re.fullmatch(r"[A-Za-z0-9.:,\[\]-]+", spec.broker_list):
+        problems.append(f"broker list {spec.broker_list!r} not accepted: expected host:port[,host:port…]")
+    return problems
+
+
+def level_columns(shape: ReportShape) -> list[str]:
+    return shape.level_names("bid") + shape.level_names("ask")
+
+
+def target_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
+    """(name, type with codec) of every column the target table stores, in order."""
+    price = f"{spec.price_type} {PRICE_CODEC}"
+    return [
+        ("timestamp", "DateTime64(3) CODEC(DoubleDelta, ZSTD(1))"),
+        *[(name, price) for name in level_columns(spec.shape)],
+        ("bid_avg", price),
+        ("ask_avg", price),
+        ("_partition", "UInt32 CODEC(T64, ZSTD(1))"),
+        ("_offset", "UInt64 CODEC(Delta, ZSTD(1))"),
+        ("_timestamp_ms", "DateTime64(3) CODEC(DoubleDelta, ZSTD(1))"),
+    ]
+
+
+def mid_price_sql(level: int | str, decimals: int) -> str:
+    """Exact mid price of a level: one more decimal than the prices, so 9.9 and 10.0 give 9.95.
+
+    `level` may be a dashboard variable such as "${level}".
+    """
+    return f"(toDecimal64(bid_{level}, {decimals + 1}) + ask_{level}) / 2"
+
+
+def _indent(lines: list[str]) -> str:
+    return ",\n".join(f"    {line}" for line in lines)
+
+
+def _render(template: str, spec: SchemaSpec) -> str:
+    text = (SQL_DIR / template).read_text()
+    body = "\n".join(line for line in text.splitlines() if not line.startswith("--")).strip()
+    values = {
+        **{name: getattr(spec, name) for name in SchemaSpec.__dataclass_fields__ if name != "shape"},
+        "reader_profile": spec.reader_profile,
+        "price_type": spec.price_type,
+        "wire_level_columns": _indent([f"{name} {spec.price_type}" for name in level_columns(spec.shape)]),
+        "target_columns": _indent([f"{name} {kind}" for name, kind in target_columns(spec)]),
+        "level_names": _indent(level_columns(spec.shape)),
+        "order_by": ORDER_BY,
+        "reader_password": "${reader_password}",  # substituted only when executed
+    }
+    return Template(body).substitute(values)
+
+
+def _statements(template: str, spec: SchemaSpec) -> tuple[str, ...]:
+    return tuple(part.strip() for part in _render(template, spec).split(";\n") if part.strip())
+
+
+def schema_objects(spec: SchemaSpec) -> list[SchemaObject]:
+    """The objects in apply order; drop them in reverse."""
+    db = spec.database
+    return [
+        SchemaObject(db, "database", _statements("01_database.sql", spec), (f"DROP DATABASE IF EXISTS {db}",)),
+        _table(spec.dead_letter, "table", "05_dead_letter.sql", spec),
+        _table(spec.target, "table", "03_target.sql", spec),
+        _table(spec.queue, "kafka_table", "02_queue.sql", spec),
+        _table(spec.target_view, "view", "04_target_view.sql", spec),
+        _table(spec.dead_letter_view, "view", "06_dead_letter_view.sql", spec),
+        SchemaObject(
+            spec.reader_user,
+            "access",
+            _statements("07_reader.sql", spec),
+            (f"DROP USER IF EXISTS {spec.reader_user}", f"DROP SETTINGS PROFILE IF EXISTS {spec.reader_profile}"),
+        ),
+    ]
+
+
+def _table(name: str, kind: str, template: str, spec: SchemaSpec) -> SchemaObject:
+    keyword = "VIEW" if kind == "view" else "TABLE"
+    return SchemaObject(
+        name, kind, _statements(template, spec), (f"DROP {keyword} IF EXISTS {spec.database}.{name} SYNC",)
+    )
+
+
+def render_ddl(spec: SchemaSpec) -> str:
+    """All statements in apply order, each followed by `;` on its own line; the password hidden."""
+    statements = [sql for obj in schema_objects(spec) for sql in obj.create]
+    text = "\n;\n".join(statements) + "\n;\n"
+    return Template(text).safe_substitute(reader_password=PASSWORD_PLACEHOLDER)
+
+
+if __name__ == "__main__":
+    print(render_ddl(SchemaSpec()), end="")

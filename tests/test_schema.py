@@ -1,0 +1,141 @@
+"""The rendered schema on a real ClickHouse engine (chdb), fed with the real generator's reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from generator.report import ReportFactory, ReportShape
+from infra.schema_sql import PASSWORD_PLACEHOLDER, SchemaSpec, mid_price_sql, render_ddl, schema_objects
+from tests.conftest import REPO_ROOT
+from tests.support.clickhouse import ChdbClient, as_kafka_rows, kafka_stand_in
+from tests.support.contract import parse_report
+
+
+def fresh_spec(**changes: object) -> SchemaSpec:
+    return SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}", **changes)
+
+
+def apply(spec: SchemaSpec, client: ChdbClient) -> None:
+    for obj in schema_objects(spec):
+        if obj.kind != "access":  # chdb has no access control; see test_reader_sql
+            for sql in obj.create:
+                client.command(sql)
+
+
+@pytest.fixture
+def client() -> ChdbClient:
+    return ChdbClient()
+
+
+def test_make_sql_prints_statements_in_apply_order() -> None:
+    result = subprocess.run(["make", "-s", "sql"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    statements = [s.strip() for s in result.stdout.split("\n;\n") if s.strip()]
+    assert statements[0] == "CREATE DATABASE IF NOT EXISTS market"
+    kinds = [s.split("\n")[0] for s in statements]
+    assert kinds.index("CREATE TABLE IF NOT EXISTS market.metrics") < kinds.index(
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS market.metrics_mv TO market.metrics"
+    )
+    assert result.stdout.endswith("\n;\n")
+    assert PASSWORD_PLACEHOLDER in result.stdout and "${" not in result.stdout
+
+
+def test_every_statement_parses_and_applies(client: ChdbClient) -> None:
+    spec = fresh_spec()
+    for obj in schema_objects(spec):
+        for sql in obj.create:
+            client.format_query(sql)
+    apply(spec, client)
+    tables = {row[0] for row in client.query(f"SELECT name FROM system.tables WHERE database = '{spec.database}'")}
+    assert tables == {spec.queue, spec.target, spec.target_view, spec.dead_letter, spec.dead_letter_view}
+
+
+def test_kafka_table_settings() -> None:
+    queue = next(o for o in schema_objects(SchemaSpec(consumers=2)) if o.kind == "kafka_table").create[0]
+    for setting in (
+        "kafka_format = 'JSONEachRow'",
+        "kafka_handle_error_mode = 'stream'",
+        "kafka_group_name = 'clickhouse_metrics'",
+        "kafka_num_consumers = 2",
+        "kafka_flush_interval_ms = 1000",
+    ):
+        assert setting in queue
+    assert "Tuple" not in queue  # the seed's named tuple rejected every message
+    assert "_error" in kafka_stand_in(queue) and "ENGINE = Null" in kafka_stand_in(queue)
+
+
+@pytest.mark.parametrize("shape", [ReportShape(), ReportShape(bid_size=3, ask_size=8, random_decimal=3)])
+def test_generator_reports_land_exactly(client: ChdbClient, shape: ReportShape) -> None:
+    spec = fresh_spec(shape=shape)
+    apply(spec, client)
+    messages = ReportFactory(shape, seed=3).batch(300)
+    client.insert_json_lines(f"{spec.database}.{spec.queue}", as_kafka_rows(messages))
+    mid = mid_price_sql(1, shape.random_decimal)
+    rows = client.query(
+        f"SELECT toString(timestamp), toString(bid_1), toString(ask_{shape.ask_size}), toString({mid}), "
+        f"toString(bid_avg), toString(ask_avg), _offset FROM {spec.database}.{spec.target} ORDER BY _offset"
+    )
+    assert len(rows) == len(messages)
+    for row, message in zip(rows, messages, strict=True):
+        report = parse_report(message)
+        timestamp, bid_1, ask_last, mid_1, bid_avg, ask_avg, _offset = row
+        expected_ms = (report["timestamp"] * 1000).to_integral_value(rounding="ROUND_FLOOR")
+        assert abs(_epoch_ms(client, timestamp) - int(expected_ms)) <= 1
+        assert Decimal(bid_1) == report["bid_1"]
+        assert Decimal(ask_last) == report[f"ask_{shape.ask_size}"]
+        assert Decimal(mid_1) == (report["bid_1"] + report["ask_1"]) / 2
+        assert [Decimal(bid_avg), Decimal(ask_avg)] == report["stats"]
+
+
+def _epoch_ms(client: ChdbClient, timestamp: str) -> int:
+    return int(client.query(f"SELECT toUnixTimestamp64Milli(toDateTime64('{timestamp}', 3))")[0][0])
+
+
+def test_mid_price_is_exact_at_the_threshold(client: ChdbClient) -> None:
+    spec = fresh_spec(shape=ReportShape(bid_size=1, ask_size=1))
+    apply(spec, client)
+    rows = [b'{"timestamp": 1795000000.5, "bid_1": 9.9, "ask_1": 10.0, "stats": [9.9, 10.0]}']
+    client.insert_json_lines(f"{spec.database}.{spec.queue}", as_kafka_rows(rows))
+    mid = mid_price_sql(1, 1)
+    assert client.query(f"SELECT toString({mid}), {mid} > 9.9 FROM {spec.database}.{spec.target}") == [("9.95", 1)]
+
+
+def test_malformed_messages_go_to_the_dead_letter_table(client: ChdbClient) -> None:
+    spec = fresh_spec()
+    apply(spec, client)
+    valid = as_kafka_rows(ReportFactory(spec.shape, seed=5).batch(40))
+    broken = [
+        json.dumps({"_error": f"Cannot parse input {i}", "_raw_message": f"not json {i}", "_offset": 100 + i,
+                    "_partition": 0, "_topic": "metrics_raw"}).encode()
+        for i in range(7)
+    ]  # fmt: skip
+    client.insert_json_lines(f"{spec.database}.{spec.queue}", valid[:20] + broken + valid[20:])
+    assert client.query(f"SELECT count() FROM {spec.database}.{spec.target}") == [(40,)]
+    dead = client.query(f"SELECT offset, raw_message, error FROM {spec.database}.{spec.dead_letter} ORDER BY offset")
+    assert dead == [(100 + i, f"not json {i}", f"Cannot parse input {i}") for i in range(7)]
+    assert client.query(f"SELECT count() FROM {spec.database}.{spec.target} WHERE _offset >= 100") == [(0,)]
+
+
+def test_reader_sql() -> None:
+    spec = SchemaSpec(database="market", reader_user="grafana_reader")
+    reader = next(o for o in schema_objects(spec) if o.kind == "access")
+    profile, user, grant = reader.create
+    assert "readonly = 1" in profile and "max_execution_time = 60 CHANGEABLE_IN_READONLY" in profile
+    assert user.startswith(
+        "CREATE USER OR REPLACE grafana_reader IDENTIFIED WITH sha256_password BY ${reader_password}"
+    )
+    assert "SETTINGS PROFILE 'grafana_reader_profile'" in user
+    assert grant == "GRANT SELECT ON market.* TO grafana_reader"
+    client = ChdbClient()
+    for sql in reader.create:  # chdb refuses access control, but it still parses the statements
+        client.format_query(sql)
+
+
+def test_make_sql_runs_from_a_plain_checkout() -> None:
+    result = subprocess.run([sys.executable, "-m", "infra.schema_sql"], cwd=REPO_ROOT, capture_output=True, check=True)
+    assert b"ENGINE = Kafka" in result.stdout
