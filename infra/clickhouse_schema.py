@@ -11,6 +11,7 @@ over HTTP in production, chdb in the tests.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
@@ -50,7 +51,7 @@ class HttpClickHouse:
     """clickhouse-connect over ClickHouse's HTTP port."""
 
     def __init__(self, host: str, port: int, user: str, password: str) -> None:
-        import clickhouse_connect  # imported here: the provider module must import without side effects
+        import clickhouse_connect  # noqa: PLC0415 -- imported on use: the provider module stays cheap to import
 
         self._client = clickhouse_connect.get_client(
             host=host, port=port, username=user, password=password, connect_timeout=3, send_receive_timeout=60
@@ -115,17 +116,29 @@ def destructive_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> lis
     if olds["orderBy"] != news["orderBy"]:
         problems.append(f"ORDER BY would change {olds['orderBy']} -> {news['orderBy']}")
     old_dead, new_dead = olds["objects"].get(old_spec.dead_letter), news["objects"].get(new_spec.dead_letter)
-    if old_dead and new_dead and old_dead["create"] != new_dead["create"]:
+    if old_dead and new_dead and _without_ttl(old_dead["create"]) != _without_ttl(new_dead["create"]):
         problems.append(f"dead-letter table {new_spec.dead_letter} would be recreated")
     return problems
 
 
+def _without_ttl(statements: list[str]) -> list[str]:
+    """DDL minus its TTL clause, which an ALTER changes in place."""
+    return [re.sub(r"\nTTL [^\n]*", "", sql) for sql in statements]
+
+
+def _data_objects(props: Mapping[str, Any]) -> set[str]:
+    return {name for name, obj in props["objects"].items() if obj["kind"] != "access"}
+
+
 def _views(props: Mapping[str, Any]) -> list[str]:
-    return [name for name in props["applyOrder"] if props["objects"][name]["kind"] == "view"]
+    objects = props["objects"]
+    return [name for name in props["applyOrder"] if name in objects and objects[name]["kind"] == "view"]
 
 
 def _statements_of(props: Mapping[str, Any], names: list[str], which: str) -> list[str]:
-    return [sql for name in names for sql in props["objects"][name][which]]
+    """The `create` or `drop` statements of the named objects that `props` holds, in that order."""
+    objects = props["objects"]
+    return [sql for name in names if name in objects for sql in objects[name][which]]
 
 
 def migration_plan(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
@@ -137,18 +150,17 @@ def migration_plan(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str
     old_objects, new_objects = olds["objects"], news["objects"]
     spec, destructive = spec_from(news), bool(destructive_changes(olds, news))
     changed = [n for n in news["applyOrder"] if old_objects.get(n) != new_objects[n]]
-    removed = [n for n in reversed(olds["applyOrder"]) if n not in new_objects]
+    removed = [n for n in reversed(olds["applyOrder"]) if n in old_objects and n not in new_objects]
     data_changed = any(new_objects[n]["kind"] != "access" for n in changed) or removed
     plan: list[str] = []
-    if destructive:  # allowed by the caller: start again from scratch
-        return _statements_of(olds, list(reversed(olds["applyOrder"])), "drop") + _statements_of(
-            news, news["applyOrder"], "create"
-        )
-    if data_changed:
+    if destructive:  # allowed by the caller: the data objects start again from scratch
+        plan += _statements_of(olds, [n for n in reversed(olds["applyOrder"]) if n in _data_objects(olds)], "drop")
+        plan += _statements_of(news, [n for n in news["applyOrder"] if n in _data_objects(news)], "create")
+    elif data_changed:
         keeps_queue = spec.queue in old_objects and spec.queue not in changed
         if keeps_queue:
             plan.append(f"DETACH TABLE {spec.database}.{spec.queue}")
-        plan += _statements_of(olds, [v for v in _views(olds) if v in old_objects], "drop")
+        plan += _statements_of(olds, _views(olds), "drop")
         plan += _statements_of(olds, [n for n in removed if old_objects[n]["kind"] != "view"], "drop")
         plan += _alter_target(olds, news, spec)
         if spec.queue in changed and spec.queue in old_objects:
@@ -177,7 +189,10 @@ def _alter_target(olds: Mapping[str, Any], news: Mapping[str, Any], spec: Schema
             statements.append(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {kind} AFTER {after}")
     old_retention, new_retention = olds["spec"]["retention_days"], news["spec"]["retention_days"]
     if old_retention != new_retention:
-        statements.append(f"ALTER TABLE {table} MODIFY TTL toDate(timestamp) + INTERVAL {new_retention} DAY")
+        for name, time_column in ((spec.target, "timestamp"), (spec.dead_letter, "seen_at")):
+            statements.append(
+                f"ALTER TABLE {spec.database}.{name} MODIFY TTL toDate({time_column}) + INTERVAL {new_retention} DAY"
+            )
     return statements
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 
 from generator.report import ReportFactory, ReportShape
-from infra.schema_sql import PASSWORD_PLACEHOLDER, SchemaSpec, mid_price_sql, render_ddl, schema_objects
+from infra.schema_sql import PASSWORD_PLACEHOLDER, SchemaSpec, mid_price_sql, schema_objects
 from tests.conftest import REPO_ROOT
 from tests.support.clickhouse import ChdbClient, as_kafka_rows, kafka_stand_in
 from tests.support.contract import parse_report

@@ -1,0 +1,180 @@
+"""The schema provider's lifecycle, called directly against chdb as Pulumi would call it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import dill
+import pytest
+
+from generator.report import ReportFactory, ReportShape
+from infra.clickhouse_schema import (
+    SchemaError,
+    SchemaProvider,
+    connect_http,
+    migration_plan,
+    schema_inputs,
+)
+from infra.schema_sql import SchemaSpec
+from tests.support.broker import free_port
+from tests.support.clickhouse import ChdbClient, as_kafka_rows
+
+
+def props_for(spec: SchemaSpec, **extra: Any) -> dict[str, Any]:
+    # chdb has no access control, so the reader objects are left out here (see test_schema.test_reader_sql)
+    return {**schema_inputs(spec), "manageReader": False, "readerPassword": "s3cret", **extra}
+
+
+@pytest.fixture
+def provider() -> SchemaProvider:
+    return SchemaProvider(connect=lambda _props: ChdbClient())
+
+
+def tables(spec: SchemaSpec) -> set[str]:
+    return {r[0] for r in ChdbClient().query(f"SELECT name FROM system.tables WHERE database = '{spec.database}'")}
+
+
+def count(spec: SchemaSpec) -> int:
+    return ChdbClient().query(f"SELECT count() FROM {spec.database}.{spec.target}")[0][0]
+
+
+def feed(spec: SchemaSpec, reports: int, seed: int) -> None:
+    messages = ReportFactory(spec.shape, seed=seed).batch(reports)
+    ChdbClient().insert_json_lines(f"{spec.database}.{spec.queue}", as_kafka_rows(messages))
+
+
+def test_lifecycle(provider: SchemaProvider) -> None:
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}", shape=ReportShape(bid_size=3, ask_size=3))
+    props = props_for(spec)
+    assert provider.check({}, props).failures == []
+
+    created = provider.create(props)
+    assert created.id == spec.database
+    assert tables(spec) == {spec.queue, spec.target, spec.target_view, spec.dead_letter, spec.dead_letter_view}
+    feed(spec, 50, seed=1)
+    provider.create(props)  # again: converges, changes nothing
+    assert count(spec) == 50
+    assert not provider.diff(spec.database, created.outs, props).changes
+
+    wider = SchemaSpec(database=spec.database, shape=ReportShape(bid_size=5, ask_size=4))
+    wider_props = props_for(wider)
+    assert provider.diff(spec.database, created.outs, wider_props).changes
+    assert provider.check(created.outs, wider_props).failures == []
+    updated = provider.update(spec.database, created.outs, wider_props)
+    assert count(spec) == 50, "adding levels must keep every stored row"
+    feed(wider, 10, seed=2)
+    rows = ChdbClient().query(f"SELECT count(), countIf(bid_5 > 0) FROM {spec.database}.{spec.target}")
+    assert rows == [(60, 10)]
+
+    narrower = props_for(SchemaSpec(database=spec.database, shape=ReportShape(bid_size=2, ask_size=4)))
+    failures = provider.check(updated.outs, narrower).failures
+    assert failures and "column bid_3 would be dropped" in failures[0].reason
+    assert "allowDestructiveChanges" in failures[0].reason
+    with pytest.raises(SchemaError, match="refused: column bid_3 would be dropped"):
+        provider.update(spec.database, updated.outs, narrower)
+    assert count(spec) == 60 and "bid_3" in _columns(spec)
+
+    ChdbClient().command(f"DROP VIEW {spec.database}.{spec.target_view}")
+    read = provider.read(spec.database, updated.outs)
+    assert spec.target_view not in read.outs["objects"]
+    assert provider.diff(spec.database, read.outs, wider_props).changes
+    provider.update(spec.database, read.outs, wider_props)  # `pulumi up` after the refresh repairs the drift
+    assert spec.target_view in tables(spec) and count(spec) == 60
+
+    provider.delete(spec.database, updated.outs)
+    assert ChdbClient().query(f"SELECT count() FROM system.databases WHERE name = '{spec.database}'") == [(0,)]
+    provider.delete(spec.database, updated.outs)  # again: nothing left to drop, still succeeds
+    assert provider.read(spec.database, updated.outs).id == ""
+
+
+def _columns(spec: SchemaSpec) -> list[str]:
+    query = f"SELECT name FROM system.columns WHERE database = '{spec.database}' AND table = '{spec.target}'"
+    return [r[0] for r in ChdbClient().query(query)]
+
+
+def test_destructive_change_applies_only_when_allowed(provider: SchemaProvider) -> None:
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}", shape=ReportShape(bid_size=2, ask_size=2))
+    created = provider.create(props_for(spec))
+    feed(spec, 5, seed=1)
+    other_decimals = props_for(
+        SchemaSpec(database=spec.database, shape=ReportShape(bid_size=2, ask_size=2, random_decimal=2)),
+        allowDestructiveChanges=True,
+    )
+    assert provider.check(created.outs, other_decimals).failures == []
+    provider.update(spec.database, created.outs, other_decimals)
+    assert count(spec) == 0  # the table was recreated with the new type, as explicitly allowed
+    provider.delete(spec.database, other_decimals)
+
+
+def _plan_heads(old: SchemaSpec, new: SchemaSpec) -> list[str]:
+    return [sql.splitlines()[0] for sql in migration_plan(props_for(old), props_for(new))]
+
+
+def test_adding_levels_stops_consumption_before_the_alter() -> None:
+    heads = _plan_heads(
+        SchemaSpec(shape=ReportShape(bid_size=1, ask_size=1)), SchemaSpec(shape=ReportShape(bid_size=2, ask_size=1))
+    )
+    drop_views = [
+        "DROP VIEW IF EXISTS market.metrics_mv SYNC",
+        "DROP VIEW IF EXISTS market.metrics_dead_letter_mv SYNC",
+    ]
+    assert heads[:2] == drop_views  # no view, no consumption
+    alter = "ALTER TABLE market.metrics ADD COLUMN IF NOT EXISTS bid_2 Decimal(6, 1) CODEC(T64, ZSTD(1)) AFTER bid_1"
+    assert heads[2] == alter
+    # the Kafka table's columns changed too: it is recreated (offsets stay with the consumer group)
+    assert (
+        heads.index("DROP TABLE IF EXISTS market.metrics_queue SYNC")
+        < heads.index("CREATE TABLE IF NOT EXISTS market.metrics_queue")
+        < heads.index("CREATE MATERIALIZED VIEW IF NOT EXISTS market.metrics_mv TO market.metrics")
+    )
+    assert "DROP TABLE IF EXISTS market.metrics SYNC" not in heads
+
+
+def test_retention_change_detaches_the_kafka_table_and_alters_in_place() -> None:
+    heads = _plan_heads(SchemaSpec(retention_days=30), SchemaSpec(retention_days=7))
+    assert heads[0] == "DETACH TABLE market.metrics_queue"
+    assert "ALTER TABLE market.metrics MODIFY TTL toDate(timestamp) + INTERVAL 7 DAY" in heads
+    assert "ALTER TABLE market.metrics_dead_letter MODIFY TTL toDate(seen_at) + INTERVAL 7 DAY" in heads
+    assert heads.index("ATTACH TABLE market.metrics_queue") < heads.index(
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS market.metrics_mv TO market.metrics"
+    )
+    assert not [h for h in heads if h.startswith("DROP TABLE")]
+
+
+def test_no_change_no_diff_and_unknowns_count_as_changes(provider: SchemaProvider) -> None:
+    props = props_for(SchemaSpec())
+    assert not provider.diff("market", props, dict(props)).changes
+    assert migration_plan(props, dict(props)) == []
+    unknown = {**props, "objects": object()}  # how a preview presents a value not known yet
+    assert provider.diff("market", props, unknown).changes
+    assert provider.diff("market", props, {**props, "readerPassword": "rotated"}).changes
+
+
+def test_check_rejects_bad_names_and_ranges(provider: SchemaProvider) -> None:
+    bad = props_for(SchemaSpec())
+    bad["spec"] = {**bad["spec"], "database": "1bad-name", "retention_days": 0}
+    reasons = [f.reason for f in provider.check({}, bad).failures]
+    assert any("database '1bad-name' is not accepted" in r for r in reasons)
+    assert any("retention 0 days not accepted" in r for r in reasons)
+
+
+def test_waiting_for_an_absent_clickhouse_ends_in_time() -> None:
+    started = time.monotonic()
+    props = {
+        "host": "127.0.0.1",
+        "port": free_port(),
+        "adminUser": "admin",
+        "adminPassword": "x",
+        "waitTimeoutSeconds": 3,
+    }
+    with pytest.raises(SchemaError, match=r"ClickHouse at http://127.0.0.1:\d+ did not answer in time") as raised:
+        connect_http(props)
+    assert 3 <= time.monotonic() - started < 10
+    assert "\n" not in str(raised.value)
+
+
+def test_provider_pickles_like_pulumi_pickles_it() -> None:
+    restored = dill.loads(dill.dumps(SchemaProvider(), recurse=True))
+    assert restored.check({}, props_for(SchemaSpec())).failures == []
