@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from bench import generator_throughput
+from bench import generator_throughput, schema_storage
 
 BENCHMARKS = {
     "generator": generator_throughput.run,
+    "storage": schema_storage.run_storage,
+    "ingest": schema_storage.run_ingest,
 }
 
 
