@@ -60,9 +60,8 @@ def insert(client: ChdbClient, table: str, lines: list[bytes]) -> None:
 
 def bytes_per_row(client: ChdbClient, database: str, table: str) -> float:
     client.command(f"OPTIMIZE TABLE {database}.{table} FINAL")
-    (on_disk, rows), *_ = client.query(
-        f"SELECT sum(bytes_on_disk), sum(rows) FROM system.parts WHERE database = '{database}' AND table = '{table}' AND active"
-    )
+    parts = f"system.parts WHERE database = '{database}' AND table = '{table}' AND active"
+    (on_disk, rows), *_ = client.query(f"SELECT sum(bytes_on_disk), sum(rows) FROM {parts}")
     return int(on_disk) / int(rows)
 
 
