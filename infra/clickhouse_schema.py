@@ -95,8 +95,14 @@ def schema_inputs(spec: SchemaSpec) -> dict[str, Any]:
 
 
 def spec_from(props: Mapping[str, Any]) -> SchemaSpec:
-    fields = dict(props["spec"])
-    return SchemaSpec(**{**fields, "shape": ReportShape(**fields["shape"])})
+    """The spec back from resource properties (Pulumi hands whole numbers back as floats)."""
+    fields = {key: _whole(value) for key, value in props["spec"].items() if key != "shape"}
+    shape = {key: _whole(value) for key, value in props["spec"]["shape"].items()}
+    return SchemaSpec(**fields, shape=ReportShape(**shape))
+
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def destructive_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
@@ -187,7 +193,7 @@ def _alter_target(olds: Mapping[str, Any], news: Mapping[str, Any], spec: Schema
         if name not in old_names:
             after = news["targetColumns"][index - 1][0]
             statements.append(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {kind} AFTER {after}")
-    old_retention, new_retention = olds["spec"]["retention_days"], news["spec"]["retention_days"]
+    old_retention, new_retention = spec_from(olds).retention_days, spec.retention_days
     if old_retention != new_retention:
         for name, time_column in ((spec.target, "timestamp"), (spec.dead_letter, "seen_at")):
             statements.append(

@@ -178,3 +178,9 @@ def test_waiting_for_an_absent_clickhouse_ends_in_time() -> None:
 def test_provider_pickles_like_pulumi_pickles_it() -> None:
     restored = dill.loads(dill.dumps(SchemaProvider(), recurse=True))
     assert restored.check({}, props_for(SchemaSpec())).failures == []
+
+
+def test_numbers_returned_as_floats_still_render_integers() -> None:
+    old, new = props_for(SchemaSpec(retention_days=30)), props_for(SchemaSpec(retention_days=7))
+    new["spec"] = {**new["spec"], "retention_days": 7.0, "shape": {**new["spec"]["shape"], "bid_size": 50.0}}
+    assert "ALTER TABLE market.metrics MODIFY TTL toDate(timestamp) + INTERVAL 7 DAY" in migration_plan(old, new)
