@@ -202,6 +202,14 @@ def _alter_target(olds: Mapping[str, Any], news: Mapping[str, Any], spec: Schema
     return statements
 
 
+def _existing_users(client: SqlClient) -> set[str] | None:
+    """Names in system.users; None when the server keeps no access control (as chdb)."""
+    try:
+        return {row[0] for row in client.query("SELECT name FROM system.users")}
+    except Exception:  # no access storage: nothing to compare against
+        return None
+
+
 def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -257,11 +265,14 @@ class SchemaProvider(ResourceProvider):
             row[0] for row in client.query(f"SELECT name FROM system.tables WHERE database = {_quote(spec.database)}")
         }
         databases = {row[0] for row in client.query("SELECT name FROM system.databases")}
-        present = {
-            name: obj
-            for name, obj in props["objects"].items()
-            if (obj["kind"] == "database" and name in databases) or name in existing or obj["kind"] == "access"
-        }
+        users = _existing_users(client)
+
+        def exists(name: str, kind: str) -> bool:
+            if kind == "access":
+                return users is None or name in users
+            return name in (databases if kind == "database" else existing)
+
+        present = {name: obj for name, obj in props["objects"].items() if exists(name, obj["kind"])}
         outs = {**props, "objects": present}
         return ReadResult(id_=id_ if spec.database in databases else "", outs=outs, inputs=outs)
 
