@@ -14,8 +14,8 @@ import uuid
 import orjson
 
 from generator.report import LEVEL_PRICE_STEP, ReportFactory, ReportShape
-from infra.schema_sql import SchemaSpec, level_columns, schema_objects
-from tests.support.clickhouse import ChdbClient, as_kafka_rows
+from infra.schema_sql import SchemaSpec, level_columns
+from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows
 
 STORAGE_REPORTS = 200_000
 INGEST_REPORTS = 50_000
@@ -46,13 +46,6 @@ def reports(shape: ReportShape, count: int) -> list[bytes]:
     return paced
 
 
-def apply(client: ChdbClient, spec: SchemaSpec) -> None:
-    for obj in schema_objects(spec):
-        if obj.kind != "access":
-            for sql in obj.create:
-                client.command(sql)
-
-
 def insert(client: ChdbClient, table: str, lines: list[bytes]) -> None:
     for start in range(0, len(lines), INSERT_CHUNK):
         client.insert_json_lines(table, lines[start : start + INSERT_CHUNK])
@@ -75,7 +68,7 @@ def seed_table_ddl(database: str, shape: ReportShape) -> str:
 
 def run_storage() -> str:
     client, spec = ChdbClient(), SchemaSpec(database=f"bench_{uuid.uuid4().hex[:8]}")
-    apply(client, spec)
+    apply_schema(client, spec)
     messages = reports(spec.shape, STORAGE_REPORTS)
     insert(client, f"{spec.database}.{spec.queue}", as_kafka_rows(messages))
     ours = bytes_per_row(client, spec.database, spec.target)
@@ -100,7 +93,7 @@ def _seed_row(message: bytes) -> bytes:
 
 def run_ingest() -> str:
     client, spec = ChdbClient(), SchemaSpec(database=f"bench_{uuid.uuid4().hex[:8]}")
-    apply(client, spec)
+    apply_schema(client, spec)
     messages = reports(spec.shape, INGEST_REPORTS)
     through_views = as_kafka_rows(messages)
     direct = [_target_row(m, offset) for offset, m in enumerate(messages)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 
-from generator.config import MAX_DECIMALS, MAX_LEVELS
+from generator.config import MAX_DECIMALS, MAX_LEVELS, TOPIC_PATTERN
 from generator.report import LEVEL_PRICE_STEP, SIDES, ReportShape
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
@@ -92,7 +92,7 @@ def validate(spec: SchemaSpec) -> list[str]:
         problems.append(f"retention {spec.retention_days} days not accepted: expected 1 to 3650")
     if not 1 <= spec.consumers <= 16:
         problems.append(f"kafka consumers {spec.consumers} not accepted: expected 1 to 16")
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", spec.topic):
+    if not TOPIC_PATTERN.fullmatch(spec.topic) or spec.topic in (".", ".."):
         problems.append(f"topic {spec.topic!r} not accepted: expected 1-249 characters of A-Z a-z 0-9 . _ -")
     if not re.fullmatch(r"[A-Za-z0-9.:,\[\]-]+", spec.broker_list):
         problems.append(f"broker list {spec.broker_list!r} not accepted: expected host:port[,host:port…]")

@@ -13,19 +13,12 @@ import pytest
 from generator.report import ReportFactory, ReportShape
 from infra.schema_sql import PASSWORD_PLACEHOLDER, SchemaSpec, mid_price_sql, schema_objects
 from tests.conftest import REPO_ROOT
-from tests.support.clickhouse import ChdbClient, as_kafka_rows, kafka_stand_in
+from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows, kafka_stand_in
 from tests.support.contract import parse_report
 
 
 def fresh_spec(**changes: object) -> SchemaSpec:
     return SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}", **changes)
-
-
-def apply(spec: SchemaSpec, client: ChdbClient) -> None:
-    for obj in schema_objects(spec):
-        if obj.kind != "access":  # chdb has no access control; see test_reader_sql
-            for sql in obj.create:
-                client.command(sql)
 
 
 @pytest.fixture
@@ -50,7 +43,7 @@ def test_every_statement_parses_and_applies(client: ChdbClient) -> None:
     for obj in schema_objects(spec):
         for sql in obj.create:
             client.format_query(sql)
-    apply(spec, client)
+    apply_schema(client, spec)
     tables = {row[0] for row in client.query(f"SELECT name FROM system.tables WHERE database = '{spec.database}'")}
     assert tables == {spec.queue, spec.target, spec.target_view, spec.dead_letter, spec.dead_letter_view}
 
@@ -72,7 +65,7 @@ def test_kafka_table_settings() -> None:
 @pytest.mark.parametrize("shape", [ReportShape(), ReportShape(bid_size=3, ask_size=8, random_decimal=3)])
 def test_generator_reports_land_exactly(client: ChdbClient, shape: ReportShape) -> None:
     spec = fresh_spec(shape=shape)
-    apply(spec, client)
+    apply_schema(client, spec)
     messages = ReportFactory(shape, seed=3).batch(300)
     client.insert_json_lines(f"{spec.database}.{spec.queue}", as_kafka_rows(messages))
     mid = mid_price_sql(1, shape.random_decimal)
@@ -98,7 +91,7 @@ def _epoch_ms(client: ChdbClient, timestamp: str) -> int:
 
 def test_mid_price_is_exact_at_the_threshold(client: ChdbClient) -> None:
     spec = fresh_spec(shape=ReportShape(bid_size=1, ask_size=1))
-    apply(spec, client)
+    apply_schema(client, spec)
     rows = [b'{"timestamp": 1795000000.5, "bid_1": 9.9, "ask_1": 10.0, "stats": [9.9, 10.0]}']
     client.insert_json_lines(f"{spec.database}.{spec.queue}", as_kafka_rows(rows))
     mid = mid_price_sql(1, 1)
@@ -107,7 +100,7 @@ def test_mid_price_is_exact_at_the_threshold(client: ChdbClient) -> None:
 
 def test_malformed_messages_go_to_the_dead_letter_table(client: ChdbClient) -> None:
     spec = fresh_spec()
-    apply(spec, client)
+    apply_schema(client, spec)
     valid = as_kafka_rows(ReportFactory(spec.shape, seed=5).batch(40))
     broken = [
         json.dumps({"_error": f"Cannot parse input {i}", "_raw_message": f"not json {i}", "_offset": 100 + i,

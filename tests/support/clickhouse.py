@@ -14,6 +14,8 @@ import re
 
 from chdb import session
 
+from infra.schema_sql import SchemaSpec, schema_objects
+
 # Types as ClickHouse documents the Kafka engine's virtual columns.
 KAFKA_VIRTUAL_COLUMNS = {
     "_topic": "LowCardinality(String)",
@@ -74,3 +76,11 @@ def as_kafka_rows(messages: list[bytes], topic: str = "metrics_raw", partition: 
         virtual["_timestamp_ms"] = "2026-11-28 12:00:00.000"
         rows.append(message[:-1] + b"," + json.dumps(virtual).encode()[1:])
     return rows
+
+
+def apply_schema(client: ChdbClient, spec: SchemaSpec) -> None:
+    """Create every schema object chdb can hold (it has no access control: the reader is left out)."""
+    for obj in schema_objects(spec):
+        if obj.kind != "access":
+            for sql in obj.create:
+                client.command(sql)
