@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint format bench sql
+.PHONY: help venv test lint format bench sql up preview destroy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,3 +36,6 @@ bench: venv ## run the benchmarks; prints one `bench:` line each
 
 sql: venv ## print the rendered ClickHouse DDL for the default settings
 	@$(PY) -m infra.schema_sql
+
+up preview destroy: ## deploy / preview / remove the stack — not available until the Pulumi program lands
+	@echo "make $@: the Pulumi program (infra/__main__.py) is not written yet; see README, 'Status'" >&2; exit 2
