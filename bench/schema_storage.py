@@ -14,7 +14,7 @@ import uuid
 import orjson
 
 from generator.report import LEVEL_PRICE_STEP, ReportFactory, ReportShape
-from infra.schema_sql import SchemaSpec, level_columns
+from infra.schema_sql import SchemaSpec
 from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows
 
 STORAGE_REPORTS = 200_000
@@ -59,7 +59,7 @@ def bytes_per_row(client: ChdbClient, database: str, table: str) -> float:
 
 
 def seed_table_ddl(database: str, shape: ReportShape) -> str:
-    levels = ", ".join(f"{name} Float32" for name in level_columns(shape))
+    levels = ", ".join(f"{name} Float32" for name in shape.price_names())
     return (
         f"CREATE TABLE {database}.seed (timestamp DateTime64(9), {levels}, "
         "stats Tuple(bid_avg Float32, ask_avg Float32)) ENGINE = MergeTree ORDER BY timestamp"

@@ -36,8 +36,9 @@ class ReportShape:
     def level_names(self, side: str) -> list[str]:
         return [level_name(side, level) for level in range(1, self.level_count(side) + 1)]
 
-    def max_price(self) -> float:
-        return max(self.bid_size, self.ask_size) * LEVEL_PRICE_STEP
+    def price_names(self) -> list[str]:
+        """Every level's key, bids first, in wire order."""
+        return [name for side in SIDES for name in self.level_names(side)]
 
 
 def level_name(side: str, level: int) -> str:
@@ -50,7 +51,7 @@ class ReportFactory:
     def __init__(self, shape: ReportShape, seed: int | None = None) -> None:
         self.shape = shape
         self._rng = np.random.default_rng(seed)
-        self._keys = shape.level_names("bid") + shape.level_names("ask")
+        self._keys = shape.price_names()
         upper = [level * LEVEL_PRICE_STEP for level in range(1, shape.bid_size + 1)]
         upper += [level * LEVEL_PRICE_STEP for level in range(1, shape.ask_size + 1)]
         self._upper = np.array(upper, dtype=np.float64)

@@ -35,6 +35,8 @@ from infra.schema_sql import ORDER_BY, SchemaSpec, schema_objects, target_column
 
 DEFAULT_WAIT_TIMEOUT_S = 120
 SCHEMA_KEYS = ("objects", "applyOrder", "targetColumns", "orderBy", "spec", "readerPassword", "manageReader")
+DATA_KINDS = frozenset({"database", "table", "kafka_table", "view"})
+ACCESS_KINDS = frozenset({"access"})
 
 
 class SchemaError(Exception):
@@ -75,7 +77,7 @@ def connect_http(props: Mapping[str, Any]) -> SqlClient:
             return client
         except Exception as error:  # any failure to connect is retried until the deadline
             if time.monotonic() >= deadline:
-                reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+                reason = _first_line(error)
                 raise SchemaError(f"ClickHouse at http://{host}:{port} did not answer in time: {reason}") from None
             time.sleep(1)
 
@@ -132,13 +134,23 @@ def _without_ttl(statements: list[str]) -> list[str]:
     return [re.sub(r"\nTTL [^\n]*", "", sql) for sql in statements]
 
 
-def _data_objects(props: Mapping[str, Any]) -> set[str]:
-    return {name for name, obj in props["objects"].items() if obj["kind"] != "access"}
-
-
-def _views(props: Mapping[str, Any]) -> list[str]:
+def _names(props: Mapping[str, Any], kinds: frozenset[str]) -> list[str]:
+    """Names of the objects `props` holds whose kind is in `kinds`, in apply order."""
     objects = props["objects"]
-    return [name for name in props["applyOrder"] if name in objects and objects[name]["kind"] == "view"]
+    return [name for name in props["applyOrder"] if name in objects and objects[name]["kind"] in kinds]
+
+
+def _managed_kinds(props: Mapping[str, Any]) -> frozenset[str]:
+    return DATA_KINDS | ACCESS_KINDS if props.get("manageReader", True) else DATA_KINDS
+
+
+def _refusal(problem: str) -> str:
+    return f"refused: {problem}; set allowDestructiveChanges to allow it (data is lost)"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _statements_of(props: Mapping[str, Any], names: list[str], which: str) -> list[str]:
@@ -160,28 +172,25 @@ def migration_plan(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str
     data_changed = any(new_objects[n]["kind"] != "access" for n in changed) or removed
     plan: list[str] = []
     if destructive:  # allowed by the caller: the data objects start again from scratch
-        plan += _statements_of(olds, [n for n in reversed(olds["applyOrder"]) if n in _data_objects(olds)], "drop")
-        plan += _statements_of(news, [n for n in news["applyOrder"] if n in _data_objects(news)], "create")
+        plan += _statements_of(olds, _names(olds, DATA_KINDS)[::-1], "drop")
+        plan += _statements_of(news, _names(news, DATA_KINDS), "create")
     elif data_changed:
         keeps_queue = spec.queue in old_objects and spec.queue not in changed
         if keeps_queue:
             plan.append(f"DETACH TABLE {spec.database}.{spec.queue}")
-        plan += _statements_of(olds, _views(olds), "drop")
+        plan += _statements_of(olds, _names(olds, frozenset({"view"})), "drop")
         plan += _statements_of(olds, [n for n in removed if old_objects[n]["kind"] != "view"], "drop")
         plan += _alter_target(olds, news, spec)
         if spec.queue in changed and spec.queue in old_objects:
             plan += _statements_of(olds, [spec.queue], "drop")
         if keeps_queue:
             plan.append(f"ATTACH TABLE {spec.database}.{spec.queue}")
-        kinds_to_create = ("database", "table", "kafka_table", "view")
-        plan += _statements_of(
-            news, [n for n in news["applyOrder"] if new_objects[n]["kind"] in kinds_to_create], "create"
-        )
+        plan += _statements_of(news, _names(news, DATA_KINDS), "create")
     reader_changed = olds.get("readerPassword") != news.get("readerPassword") or any(
         new_objects[n]["kind"] == "access" for n in changed
     )
     if reader_changed and news.get("manageReader", True):
-        plan += _statements_of(news, [n for n in news["applyOrder"] if new_objects[n]["kind"] == "access"], "create")
+        plan += _statements_of(news, _names(news, ACCESS_KINDS), "create")
     return plan
 
 
@@ -224,10 +233,7 @@ class SchemaProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = [CheckFailure("spec", problem) for problem in validate(spec_from(news))]
         if olds and not failures and not news.get("allowDestructiveChanges", False):
-            failures += [
-                CheckFailure("objects", f"refused: {problem}; set allowDestructiveChanges to allow it (data is lost)")
-                for problem in destructive_changes(olds, news)
-            ]
+            failures += [CheckFailure("objects", _refusal(problem)) for problem in destructive_changes(olds, news)]
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -235,27 +241,19 @@ class SchemaProvider(ResourceProvider):
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        client = self._connect(props)
-        names = [
-            n for n in props["applyOrder"] if props.get("manageReader", True) or props["objects"][n]["kind"] != "access"
-        ]
-        self._run(client, _statements_of(props, names, "create"), props)
+        names = _names(props, _managed_kinds(props))
+        self._run(self._connect(props), _statements_of(props, names, "create"), props)
         return CreateResult(id_=spec_from(props).database, outs=dict(props))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         if not news.get("allowDestructiveChanges", False) and (problems := destructive_changes(olds, news)):
-            raise SchemaError(f"refused: {problems[0]}; set allowDestructiveChanges to allow it (data is lost)")
+            raise SchemaError(_refusal(problems[0]))
         self._run(self._connect(news), migration_plan(olds, news), news)
         return UpdateResult(outs=dict(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        client = self._connect(props)
-        names = [
-            n
-            for n in reversed(props["applyOrder"])
-            if props.get("manageReader", True) or props["objects"][n]["kind"] != "access"
-        ]
-        self._run(client, _statements_of(props, names, "drop"), props)
+        names = _names(props, _managed_kinds(props))[::-1]
+        self._run(self._connect(props), _statements_of(props, names, "drop"), props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Report which objects still exist; an object dropped by hand disappears from `objects`."""
@@ -283,8 +281,7 @@ class SchemaProvider(ResourceProvider):
             try:
                 client.command(Template(sql).safe_substitute(reader_password=password))
             except Exception as error:
-                first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-                raise SchemaError(f"ClickHouse refused `{sql.splitlines()[0]}`: {first_line}") from None
+                raise SchemaError(f"ClickHouse refused `{sql.splitlines()[0]}`: {_first_line(error)}") from None
 
 
 class Schema(Resource, module="clickhouse", name="Schema"):

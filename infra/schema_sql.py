@@ -99,16 +99,12 @@ def validate(spec: SchemaSpec) -> list[str]:
     return problems
 
 
-def level_columns(shape: ReportShape) -> list[str]:
-    return shape.level_names("bid") + shape.level_names("ask")
-
-
 def target_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
     """(name, type with codec) of every column the target table stores, in order."""
     price = f"{spec.price_type} {PRICE_CODEC}"
     return [
         ("timestamp", "DateTime64(3) CODEC(DoubleDelta, ZSTD(1))"),
-        *[(name, price) for name in level_columns(spec.shape)],
+        *[(name, price) for name in spec.shape.price_names()],
         ("bid_avg", price),
         ("ask_avg", price),
         ("_partition", "UInt32 CODEC(T64, ZSTD(1))"),
@@ -136,9 +132,9 @@ def _render(template: str, spec: SchemaSpec) -> str:
         **{name: getattr(spec, name) for name in SchemaSpec.__dataclass_fields__ if name != "shape"},
         "reader_profile": spec.reader_profile,
         "price_type": spec.price_type,
-        "wire_level_columns": _indent([f"{name} {spec.price_type}" for name in level_columns(spec.shape)]),
+        "wire_level_columns": _indent([f"{name} {spec.price_type}" for name in spec.shape.price_names()]),
         "target_columns": _indent([f"{name} {kind}" for name, kind in target_columns(spec)]),
-        "level_names": _indent(level_columns(spec.shape)),
+        "level_names": _indent(spec.shape.price_names()),
         "order_by": ORDER_BY,
         "reader_password": "${reader_password}",  # substituted only when executed
     }
