@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 
 from generator.config import ConfigError, GeneratorConfig, load_config
 from generator.report import ReportFactory
@@ -44,7 +45,7 @@ def produce(config: GeneratorConfig, sink: Sink, count: int | None, stop: thread
     factory = ReportFactory(config.shape, config.seed)
     started = time.monotonic()
     next_progress = started + config.progress_interval_s
-    made = 0
+    made = delivered_at_last_progress = 0
     while not stop.is_set() and (count is None or made < count):
         now = time.monotonic()
         due = min(reports_due(config.interval_s, now - started, made), MAX_BATCH)
@@ -60,6 +61,9 @@ def produce(config: GeneratorConfig, sink: Sink, count: int | None, stop: thread
         if now >= next_progress:
             log.info("progress %s", describe(sink, started))
             next_progress = now + config.progress_interval_s
+            if config.heartbeat_file and sink.delivered > delivered_at_last_progress:
+                Path(config.heartbeat_file).touch()
+            delivered_at_last_progress = sink.delivered
 
 
 def main(argv: list[str] | None = None) -> int:

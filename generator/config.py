@@ -41,6 +41,7 @@ class GeneratorConfig:
     progress_interval_s: float = 10.0
     shutdown_timeout_s: float = 10.0
     log_level: str = "INFO"
+    heartbeat_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,12 @@ def _topic(raw: str) -> str:
     return raw
 
 
+def _absolute_path(raw: str) -> str:
+    if raw and not raw.startswith("/"):
+        raise ValueError(raw)
+    return raw
+
+
 SHAPE_FIELDS = ("bid_size", "ask_size", "random_start", "random_decimal")
 
 # fmt: off
@@ -124,6 +131,8 @@ SETTINGS: tuple[Setting, ...] = (
     _number("PROGRESS_INTERVAL", "progress_interval_s", "10", 0.1, "seconds between progress log lines"),
     _number("SHUTDOWN_TIMEOUT", "shutdown_timeout_s", "10", 0, "seconds to flush outstanding reports on stop"),
     _choice("LOG_LEVEL", "log_level", "INFO", LOG_LEVELS, "logging level"),
+    Setting("HEARTBEAT_FILE", "heartbeat_file", "", "an absolute path, or empty", _absolute_path,
+            "touched at each progress line if reports were delivered since the last; empty = none"),
 )
 # fmt: on
 

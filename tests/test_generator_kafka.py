@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from generator.report import ReportShape
-from tests.conftest import run_generator
+from tests.conftest import REPO_ROOT, run_generator
 from tests.support.broker import TansuBroker, free_port, read_topic
 from tests.support.contract import assert_valid_report
 from tests.support.tcp_proxy import TcpProxy
@@ -124,3 +127,20 @@ def test_unreachable_broker_is_retried_until_stopped() -> None:
     assert process.returncode == 0
     assert "no broker reachable" in stderr.decode()
     assert "Traceback" not in stderr.decode()
+
+
+def test_heartbeat_is_fresh_while_delivering_and_stale_without_a_broker(broker: TansuBroker, tmp_path: Path) -> None:
+    heartbeat = tmp_path / "heartbeat"
+    health = [sys.executable, "-m", "generator.health", str(heartbeat), "2"]
+    env = kafka_env(broker.bootstrap, "heartbeat", CREATE_REPORT_INTERVAL="0.01", PROGRESS_INTERVAL="0.2",
+                    HEARTBEAT_FILE=str(heartbeat))  # fmt: skip
+    assert subprocess.run(health, cwd=REPO_ROOT, check=False).returncode == 1  # nothing delivered yet
+    process = run_generator("--count", "150", env=env)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert subprocess.run(health, cwd=REPO_ROOT, check=False).returncode == 0
+    stale = time.time() - 10
+    os.utime(heartbeat, (stale, stale))
+    unhealthy = subprocess.run(health, cwd=REPO_ROOT, check=False, capture_output=True, text=True)
+    assert unhealthy.returncode == 1
+    assert "no report delivered in the last 2s" in unhealthy.stdout

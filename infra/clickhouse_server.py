@@ -1,0 +1,63 @@
+"""ClickHouse 26.3 LTS and the schema it serves (the `Schema` dynamic resource, applied once it is healthy)."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from infra.clickhouse_schema import Schema
+from infra.containers import ContainerSpec, Health, Platform, data_volume, pinned_image, service_container
+from infra.kafka_cluster import KafkaCluster
+from infra.passwords import generated_password
+
+HTTP_PORT = 8123
+NATIVE_PORT = 9000
+ADMIN_USER = "pipeline_admin"
+
+
+class ClickHouse(pulumi.ComponentResource):
+    def __init__(self, platform: Platform, kafka: KafkaCluster, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pipelining-data:services:ClickHouse", "clickhouse", None, opts)
+        settings = platform.settings
+        image = pinned_image("clickhouse", settings["clickhouseImage"], parent=self)
+        self.admin_user = ADMIN_USER
+        self.admin_password = generated_password("clickhouse-admin-password", parent=self)
+        self.reader_password = generated_password("clickhouse-reader-password", parent=self)
+        self.container = service_container(
+            platform,
+            ContainerSpec(
+                service="clickhouse",
+                image_id=image.image_id,
+                memory_mb=settings.memory_mb("clickhouse"),
+                envs={
+                    "CLICKHOUSE_USER": ADMIN_USER,
+                    "CLICKHOUSE_PASSWORD": self.admin_password,
+                    "CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT": "1",  # users and grants through SQL (the reader)
+                },
+                ports=[(HTTP_PORT, settings.host_ports.clickhouse)],
+                volumes={
+                    "/var/lib/clickhouse": data_volume(platform, "clickhouse", "data", parent=self),
+                    "/var/log/clickhouse-server": data_volume(platform, "clickhouse", "logs", parent=self),
+                },
+                ulimits=[docker.ContainerUlimitArgs(name="nofile", soft=262144, hard=262144)],
+                health=Health(f"wget -q -O /dev/null http://localhost:{HTTP_PORT}/ping", start_period_s=15),
+            ),
+            parent=self,
+            depends_on=kafka.brokers,
+        )
+        spec = settings.schema_spec()
+        self.schema = Schema(
+            "schema",
+            spec,
+            host=settings.client_host,
+            port=settings.host_ports.clickhouse,
+            admin_user=ADMIN_USER,
+            admin_password=self.admin_password,
+            reader_password=self.reader_password,
+            allow_destructive_changes=settings["allowDestructiveSchemaChanges"],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container, kafka.topic_job]),
+        )
+        self.database = spec.database
+        self.reader_user = spec.reader_user
+        self.url = f"http://{settings.client_host}:{settings.host_ports.clickhouse}"
+        self.register_outputs({"url": self.url, "database": self.database, "readerUser": self.reader_user})

@@ -1,0 +1,155 @@
+"""What every container of the pipeline has in common: pinned image by id, per-stack names and labels,
+health check, restart policy, memory limit, log rotation, loopback-bound ports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_docker as docker
+
+from infra.settings import Settings
+
+LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
+LABEL_PROJECT = "io.pulumi.project"
+LABEL_STACK = "io.pulumi.stack"
+LABEL_SERVICE = "io.pulumi.service"
+
+
+@dataclass(frozen=True)
+class Platform:
+    """What every service is built on: the settings and the stack's private network."""
+
+    settings: Settings
+    network: docker.Network
+
+    def name(self, *parts: str) -> str:
+        """A Docker object name unique to this project and stack."""
+        return "-".join((self.settings.prefix, *parts))
+
+
+@dataclass(frozen=True)
+class Health:
+    """A Docker health check; `wait=True` on the container waits until it passes."""
+
+    command: str  # run with the container's shell
+    interval_s: int = 10
+    timeout_s: int = 5
+    retries: int = 6
+    start_period_s: int = 20
+
+    def args(self) -> docker.ContainerHealthcheckArgs:
+        return docker.ContainerHealthcheckArgs(
+            tests=["CMD-SHELL", self.command],
+            interval=f"{self.interval_s}s",
+            timeout=f"{self.timeout_s}s",
+            retries=self.retries,
+            start_period=f"{self.start_period_s}s",
+        )
+
+    @property
+    def wait_timeout_s(self) -> int:
+        """Long enough for the start period and every retry."""
+        return self.start_period_s + self.retries * (self.interval_s + self.timeout_s)
+
+
+@dataclass
+class ContainerSpec:
+    """One service container; `service_container` fills in everything the pipeline's containers share."""
+
+    service: str  # short name: container name suffix, network alias, label
+    image_id: pulumi.Input[str]
+    memory_mb: int
+    health: Health | None
+    envs: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    ports: Sequence[tuple[int, int]] = ()  # (container port, host port)
+    volumes: Mapping[str, docker.Volume] = field(default_factory=dict)  # container path → volume
+    command: Sequence[str] | None = None
+    aliases: Sequence[str] = ()
+    ulimits: Sequence[docker.ContainerUlimitArgs] = ()
+    restart: str = "unless-stopped"
+    wait: bool = True  # something depends on it being healthy
+    one_shot: bool = False  # a job: `pulumi up` waits for it to exit, and it is not restarted
+
+
+def stack_platform(settings: Settings) -> Platform:
+    """The stack's own bridge network: aliases such as `kafka-1` repeat across stacks without clashing."""
+    network = docker.Network(
+        "network",
+        name=settings.prefix,
+        driver="bridge",
+        labels=[docker.NetworkLabelArgs(label=label, value=value) for label, value in _stack_labels(settings)],
+    )
+    return Platform(settings, network)
+
+
+def pinned_image(service: str, image: str, parent: pulumi.Resource) -> docker.RemoteImage:
+    """Pull `image` (kept on destroy: another stack may use it); containers refer to it by id."""
+    return docker.RemoteImage(
+        f"{service}-image", name=image, keep_locally=True, opts=pulumi.ResourceOptions(parent=parent)
+    )
+
+
+def data_volume(platform: Platform, service: str, purpose: str, parent: pulumi.Resource) -> docker.Volume:
+    """A named volume, so data outlives the container that uses it."""
+    return docker.Volume(
+        f"{service}-{purpose}",
+        name=platform.name(service, purpose),
+        labels=[docker.VolumeLabelArgs(label=label, value=value) for label, value in _labels(platform, service)],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def service_container(
+    platform: Platform, spec: ContainerSpec, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
+) -> docker.Container:
+    settings = platform.settings
+    return docker.Container(
+        spec.service,
+        name=platform.name(spec.service),
+        hostname=spec.service,
+        image=spec.image_id,
+        envs=_environment(spec.envs),
+        command=list(spec.command) if spec.command is not None else None,
+        networks_advanced=[
+            docker.ContainerNetworksAdvancedArgs(name=platform.network.name, aliases=[spec.service, *spec.aliases])
+        ],
+        ports=[
+            docker.ContainerPortArgs(internal=internal, external=external, ip=settings["bindAddress"])
+            for internal, external in spec.ports
+        ],
+        volumes=[
+            docker.ContainerVolumeArgs(container_path=path, volume_name=volume.name)
+            for path, volume in spec.volumes.items()
+        ],
+        healthcheck=spec.health.args() if spec.health else None,
+        wait=spec.wait and spec.health is not None,
+        must_run=not spec.one_shot,
+        attach=spec.one_shot,
+        logs=spec.one_shot,
+        wait_timeout=spec.health.wait_timeout_s if spec.health else None,
+        restart=spec.restart,
+        memory=spec.memory_mb,
+        ulimits=list(spec.ulimits),
+        log_driver="json-file",
+        log_opts=LOG_OPTIONS,
+        labels=[
+            docker.ContainerLabelArgs(label=label, value=value) for label, value in _labels(platform, spec.service)
+        ],
+        # The name and host ports are fixed: the old container must go before its replacement starts.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on), delete_before_replace=True),
+    )
+
+
+def _environment(envs: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[list[str]]:
+    """`NAME=value` strings; an entry built from a secret Output keeps the whole list secret."""
+    return pulumi.Output.all(*[pulumi.Output.concat(name, "=", value) for name, value in sorted(envs.items())])
+
+
+def _stack_labels(settings: Settings) -> list[tuple[str, str]]:
+    return [(LABEL_PROJECT, settings.project), (LABEL_STACK, settings.stack)]
+
+
+def _labels(platform: Platform, service: str) -> list[tuple[str, str]]:
+    return [*_stack_labels(platform.settings), (LABEL_SERVICE, service)]

@@ -1,0 +1,75 @@
+"""The market-data generator: its image built locally from `generator/Dockerfile`, and its container.
+
+The image tag is a hash of the files the image is built from, so a code change gives a new tag, a new
+image id, and therefore a new container; an unchanged checkout rebuilds nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from pathlib import Path
+
+import pulumi
+import pulumi_docker as docker
+
+from generator.config import environment_for
+from infra.containers import ContainerSpec, Health, Platform, service_container
+from infra.kafka_cluster import KafkaCluster
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GENERATOR_DIR = REPO_ROOT / "generator"
+IMAGE_REPOSITORY = "pipelining-data-generator"
+HEARTBEAT_FILE = "/tmp/generator.heartbeat"
+PROGRESS_INTERVAL_S = 10.0
+
+
+def source_digest(directory: Path = GENERATOR_DIR) -> str:
+    """A short hash of what the image is built from (the Dockerfile copies `generator/*.py`)."""
+    digest = hashlib.sha256()
+    for path in sorted([*directory.glob("*.py"), directory / "Dockerfile", directory / "requirements.txt"]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+class DataGenerator(pulumi.ComponentResource):
+    def __init__(self, platform: Platform, kafka: KafkaCluster, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pipelining-data:services:DataGenerator", "generator", None, opts)
+        settings = platform.settings
+        built = docker.Image(
+            "generator-build",
+            image_name=f"{IMAGE_REPOSITORY}:{source_digest()}",
+            # relative paths: the same checkout gives the same inputs on every machine
+            build=docker.DockerBuildArgs(
+                context=os.path.relpath(REPO_ROOT), dockerfile=os.path.relpath(GENERATOR_DIR / "Dockerfile")
+            ),
+            skip_push=True,  # local image: no registry involved
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Look the built image up by name to reference it by id, like every other container.
+        image = docker.RemoteImage(
+            "generator-image", name=built.image_name, keep_locally=True, opts=pulumi.ResourceOptions(parent=self)
+        )
+        config = dataclasses.replace(
+            settings.generator_config(), heartbeat_file=HEARTBEAT_FILE, progress_interval_s=PROGRESS_INTERVAL_S
+        )
+        self.container = service_container(
+            platform,
+            ContainerSpec(
+                service="generator",
+                image_id=image.image_id,
+                memory_mb=settings.memory_mb("generator"),
+                envs=environment_for(config),
+                health=Health(
+                    f"python -m generator.health {HEARTBEAT_FILE} {3 * PROGRESS_INTERVAL_S:g}",
+                    interval_s=15,
+                    start_period_s=30,
+                ),
+                restart="on-failure",
+                wait=False,  # nothing depends on the generator
+            ),
+            parent=self,
+            depends_on=[kafka.topic_job],
+        )
+        self.register_outputs({"image": built.image_name})

@@ -1,0 +1,43 @@
+"""Grafana 12.4 with the ClickHouse plugin preinstalled at a pinned version; no anonymous access."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.containers import ContainerSpec, Health, Platform, data_volume, pinned_image, service_container
+from infra.passwords import generated_password
+
+HTTP_PORT = 3000
+ADMIN_USER = "admin"
+
+
+class Grafana(pulumi.ComponentResource):
+    def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pipelining-data:services:Grafana", "grafana", None, opts)
+        settings = platform.settings
+        image = pinned_image("grafana", settings["grafanaImage"], parent=self)
+        self.admin_user = ADMIN_USER
+        self.admin_password = generated_password("grafana-admin-password", parent=self)
+        self.container = service_container(
+            platform,
+            ContainerSpec(
+                service="grafana",
+                image_id=image.image_id,
+                memory_mb=settings.memory_mb("grafana"),
+                envs={
+                    "GF_SECURITY_ADMIN_USER": ADMIN_USER,
+                    "GF_SECURITY_ADMIN_PASSWORD": self.admin_password,
+                    "GF_AUTH_ANONYMOUS_ENABLED": "false",
+                    "GF_USERS_ALLOW_SIGN_UP": "false",
+                    "GF_ANALYTICS_REPORTING_ENABLED": "false",
+                    "GF_PLUGINS_PREINSTALL_SYNC": settings["clickhousePlugin"],  # installed before the server starts
+                },
+                ports=[(HTTP_PORT, settings.host_ports.grafana)],
+                volumes={"/var/lib/grafana": data_volume(platform, "grafana", "data", parent=self)},
+                # the first start downloads the plugin: allow for a slow network
+                health=Health(f"wget -q -O /dev/null http://localhost:{HTTP_PORT}/api/health", start_period_s=60),
+            ),
+            parent=self,
+        )
+        self.url = f"http://{settings.client_host}:{settings.host_ports.grafana}"
+        self.register_outputs({"url": self.url, "adminUser": ADMIN_USER})

@@ -1,0 +1,288 @@
+"""The stack's settings: every config key the program reads, its default, what it accepts.
+
+`KEYS` is the one table. `Pulumi.yaml`'s `config:` schema and README's configuration table are checked
+against it by the tests; the program applies the defaults itself because Pulumi's mocks (and older
+CLIs) do not read `Pulumi.yaml`. Keys shared with the generator take their default and their rule from
+the generator's own table, so the container and the schema can never disagree about the report shape.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
+
+from generator.config import SETTINGS as GENERATOR_SETTINGS
+from generator.config import GeneratorConfig
+from generator.report import ReportShape
+from infra.schema_sql import SchemaSpec
+
+PROJECT = "pipelining-data"
+MAX_BROKERS = 3
+# A stack without host ports of its own gets a block of PORTS_PER_STACK ports derived from its name, in a
+# range below Linux's ephemeral ports (32768+) and above the well-known ones the `dev` stack uses.
+DERIVED_PORT_BASE = 10_000
+DERIVED_PORT_SLOTS = 2_750
+PORTS_PER_STACK = 8
+IMAGE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})")
+PLUGIN_PATTERN = re.compile(r"[a-z0-9-]+@\d+\.\d+\.\d+")
+
+
+class SettingsError(pulumi.RunError):
+    """Bad configuration: one line per bad value; Pulumi prints it without a traceback."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key: its Pulumi.yaml type, default, the rule it must follow and what it is for."""
+
+    name: str
+    type: str  # the Pulumi.yaml type: integer | number | string | boolean
+    default: Any
+    accepted: str
+    parse: Callable[[str], Any]  # raises ValueError for a value outside `accepted`
+    description: str
+
+
+def _integer(name: str, default: int, low: int, high: int, description: str) -> Key:
+    def parse(raw: str) -> int:
+        value = int(raw.strip())
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+
+    return Key(name, "integer", default, f"an integer from {low} to {high}", parse, description)
+
+
+def _port(name: str, description: str) -> Key:
+    def parse(raw: str) -> int:
+        value = int(raw.strip())
+        if value != 0 and not 1024 <= value <= 65535:
+            raise ValueError(raw)
+        return value
+
+    return Key(name, "integer", 0, "0 (derive from the stack name) or 1024-65535", parse, description)
+
+
+def _memory(service: str, default: int) -> Key:
+    return _integer(f"{service}MemoryMb", default, 64, 65536, f"memory limit of the {service} container, MiB")
+
+
+def _boolean(name: str, default: bool, description: str) -> Key:
+    def parse(raw: str) -> bool:
+        value = raw.strip().lower()
+        if value not in ("true", "false"):
+            raise ValueError(raw)
+        return value == "true"
+
+    return Key(name, "boolean", default, "true or false", parse, description)
+
+
+def _matching(pattern: re.Pattern[str], accepted: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if not pattern.fullmatch(raw) or raw.endswith(":latest"):
+            raise ValueError(raw)
+        return raw
+
+    return parse
+
+
+def _image(service: str, default: str) -> Key:
+    accepted = "an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)"
+    return Key(f"{service}Image", "string", default, accepted, _matching(IMAGE_PATTERN, accepted),
+               f"{service} image, pinned")  # fmt: skip
+
+
+def _bind_address(raw: str) -> str:
+    ipaddress.IPv4Address(raw.strip())  # raises ValueError (AddressValueError) for anything else
+    return raw.strip()
+
+
+def _shared(name: str, env: str) -> Key:
+    """A key the generator also reads: default, rule and description come from the generator's table."""
+    setting = next(setting for setting in GENERATOR_SETTINGS if setting.env == env)
+    default = setting.parse(setting.default)
+    kind = {int: "integer", float: "number", str: "string"}[type(default)]
+    return Key(name, kind, default, setting.accepted, setting.parse, f"{setting.description} (generator {env})")
+
+
+# fmt: off
+KEYS: tuple[Key, ...] = (
+    _shared("bidLevels", "BID_SIZE"),
+    _shared("askLevels", "ASK_SIZE"),
+    _shared("priceDecimals", "RANDOM_DECIMAL"),
+    _shared("randomStart", "RANDOM_START"),
+    _shared("reportIntervalSeconds", "CREATE_REPORT_INTERVAL"),
+    _shared("topic", "KAFKA_TOPIC"),
+    _integer("topicPartitions", 3, 1, 1000, "partitions of the topic (can only grow; at least clickhouseConsumers)"),
+    _integer("kafkaBrokers", 1, 1, MAX_BROKERS, "Kafka brokers; the topic's replication factor is min(brokers, 3)"),
+    _integer("clickhouseConsumers", 1, 1, 16, "Kafka-engine consumers in ClickHouse (at most topicPartitions)"),
+    _integer("kafkaFlushIntervalMs", 1000, 100, 60_000, "how often ClickHouse flushes what it consumed, ms"),
+    _integer("retentionDays", 30, 1, 3650, "days of rows kept in the target table"),
+    _boolean("allowDestructiveSchemaChanges", False, "let `pulumi up` drop columns or tables that hold data"),
+    Key("bindAddress", "string", "127.0.0.1", "an IPv4 address", _bind_address,
+        "host address every published port binds to"),
+    _port("grafanaPort", "host port of Grafana; 0 = derived from the stack name"),
+    _port("kafkaUiPort", "host port of kafka-ui; 0 = derived from the stack name"),
+    _port("clickhousePort", "host port of ClickHouse's HTTP interface; 0 = derived from the stack name"),
+    _port("kafkaPort", "host port of the first broker (the next brokers take the next ports); 0 = derived"),
+    _image("zookeeper", "zookeeper:3.9.4"),
+    _image("kafka", "apache/kafka:3.9.2"),
+    _image("kafkaUi", "ghcr.io/kafbat/kafka-ui:v1.5.0"),
+    _image("clickhouse", "clickhouse/clickhouse-server:26.3.17.4"),
+    _image("grafana", "grafana/grafana:12.4.5"),
+    Key("clickhousePlugin", "string", "grafana-clickhouse-datasource@4.20.0", "plugin-id@x.y.z",
+        _matching(PLUGIN_PATTERN, "plugin-id@x.y.z"), "Grafana ClickHouse plugin installed at start, pinned"),
+    _memory("zookeeper", 512),
+    _memory("kafka", 1024),
+    _memory("kafkaUi", 512),
+    _memory("clickhouse", 2048),
+    _memory("grafana", 512),
+    _memory("generator", 256),
+)
+# fmt: on
+KEYS_BY_NAME = {key.name: key for key in KEYS}
+
+
+@dataclass(frozen=True)
+class HostPorts:
+    grafana: int
+    kafka_ui: int
+    clickhouse: int
+    kafka: int  # the first broker's; broker i (1-based) publishes kafka + i - 1
+
+    def broker(self, index: int) -> int:
+        return self.kafka + index - 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program builds from: one object, validated, defaults applied."""
+
+    project: str
+    stack: str
+    values: Mapping[str, Any]  # every key of KEYS, parsed
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def prefix(self) -> str:
+        """Prefix of every Docker name, so two stacks on one host never collide."""
+        return f"{self.project}-{self.stack}"
+
+    @property
+    def shape(self) -> ReportShape:
+        return ReportShape(self["bidLevels"], self["askLevels"], self["randomStart"], self["priceDecimals"])
+
+    @property
+    def replication_factor(self) -> int:
+        return min(self["kafkaBrokers"], 3)
+
+    @property
+    def broker_names(self) -> list[str]:
+        return [f"kafka-{index}" for index in range(1, self["kafkaBrokers"] + 1)]
+
+    @property
+    def bootstrap_servers(self) -> tuple[str, ...]:
+        """The brokers' internal listeners, as containers on the stack's network reach them."""
+        return tuple(f"{name}:{INTERNAL_KAFKA_PORT}" for name in self.broker_names)
+
+    @property
+    def host_ports(self) -> HostPorts:
+        base = derived_port_base(self.project, self.stack)
+        names = ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")
+        return HostPorts(*(self[name] or base + offset for offset, name in enumerate(names)))
+
+    @property
+    def client_host(self) -> str:
+        """The address a program on this machine uses to reach a published port."""
+        return "127.0.0.1" if self["bindAddress"] == "0.0.0.0" else self["bindAddress"]
+
+    def memory_mb(self, service: str) -> int:
+        return self[f"{service}MemoryMb"]
+
+    def schema_spec(self) -> SchemaSpec:
+        return SchemaSpec(
+            shape=self.shape,
+            topic=self["topic"],
+            broker_list=",".join(self.bootstrap_servers),
+            consumers=self["clickhouseConsumers"],
+            flush_interval_ms=self["kafkaFlushIntervalMs"],
+            retention_days=self["retentionDays"],
+        )
+
+    def generator_config(self) -> GeneratorConfig:
+        return GeneratorConfig(
+            shape=self.shape,
+            interval_s=self["reportIntervalSeconds"],
+            bootstrap_servers=self.bootstrap_servers,
+            topic=self["topic"],
+        )
+
+
+INTERNAL_KAFKA_PORT = 9092
+
+
+def derived_port_base(project: str, stack: str) -> int:
+    slot = zlib.crc32(f"{project}/{stack}".encode()) % DERIVED_PORT_SLOTS
+    return DERIVED_PORT_BASE + slot * PORTS_PER_STACK
+
+
+def settings_from(raw: Mapping[str, str | None], project: str, stack: str) -> Settings:
+    """Parse and check `raw` (config key → string or None); raise SettingsError listing every bad value."""
+    values: dict[str, Any] = {}
+    problems = []
+    for key in KEYS:
+        text = raw.get(key.name)
+        try:
+            values[key.name] = key.default if text is None else key.parse(text)
+        except ValueError:
+            problems.append(f"{project}:{key.name}={text!r} is not accepted: expected {key.accepted}")
+    unknown = sorted(set(raw) - set(KEYS_BY_NAME))
+    problems += [f"{project}:{name} is not a setting of this project (see README, 'Configuration')" for name in unknown]
+    if not problems:
+        settings = Settings(project, stack, values)
+        problems += _cross_checks(settings)
+        if not problems:
+            return settings
+    raise SettingsError("\n".join(problems))
+
+
+def _cross_checks(settings: Settings) -> list[str]:
+    problems = []
+    if settings["clickhouseConsumers"] > settings["topicPartitions"]:
+        problems.append(
+            f"{settings.project}:clickhouseConsumers={settings['clickhouseConsumers']} is not accepted: "
+            f"expected at most topicPartitions ({settings['topicPartitions']})"
+        )
+    ports = settings.host_ports
+    published = [ports.grafana, ports.kafka_ui, ports.clickhouse]
+    published += [ports.broker(index) for index in range(1, settings["kafkaBrokers"] + 1)]
+    clashing = sorted({port for port in published if published.count(port) > 1 or port > 65535})
+    if clashing:
+        problems.append(
+            f"{settings.project}: host ports {clashing} are not accepted: expected distinct ports up to 65535 "
+            "(grafanaPort, kafkaUiPort, clickhousePort, and kafkaPort … kafkaPort+kafkaBrokers-1)"
+        )
+    return problems
+
+
+def load_settings() -> Settings:
+    """The running stack's settings, read from its Pulumi config."""
+    project = pulumi.get_project()
+    config = pulumi.Config()
+    raw = {name: config.get(name) for name in {*KEYS_BY_NAME, *_configured_names(project)}}
+    return settings_from(raw, project, pulumi.get_stack())
+
+
+def _configured_names(project: str) -> set[str]:
+    """The project's keys the stack sets, so that a misspelt key is reported instead of ignored."""
+    configured = {**get_config_env(), **CONFIG.get()}
+    return {key.split(":", 1)[1] for key in configured if key.startswith(f"{project}:")}

@@ -1,0 +1,37 @@
+"""The whole stack, in dependency order; each service lives in its own module."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.clickhouse_server import ClickHouse
+from infra.containers import stack_platform
+from infra.data_generator import DataGenerator
+from infra.grafana_server import Grafana
+from infra.kafka_cluster import KafkaCluster
+from infra.kafka_ui import KafkaUi
+from infra.settings import load_settings
+from infra.zookeeper import ZooKeeper
+
+
+def deploy() -> None:
+    settings = load_settings()
+    platform = stack_platform(settings)
+    zookeeper = ZooKeeper(platform)
+    kafka = KafkaCluster(platform, zookeeper)
+    kafka_ui = KafkaUi(platform, kafka)
+    clickhouse = ClickHouse(platform, kafka)
+    grafana = Grafana(platform)
+    DataGenerator(platform, kafka)
+
+    pulumi.export("grafanaUrl", grafana.url)
+    pulumi.export("grafanaAdminUser", grafana.admin_user)
+    pulumi.export("grafanaAdminPassword", grafana.admin_password)
+    pulumi.export("kafkaUiUrl", kafka_ui.url)
+    pulumi.export("kafkaBootstrapServers", kafka.host_bootstrap_servers)
+    pulumi.export("clickhouseUrl", clickhouse.url)
+    pulumi.export("clickhouseAdminUser", clickhouse.admin_user)
+    pulumi.export("clickhouseAdminPassword", clickhouse.admin_password)
+    pulumi.export("clickhouseReaderUser", clickhouse.reader_user)
+    pulumi.export("clickhouseReaderPassword", clickhouse.reader_password)
+    pulumi.export("clickhouseDatabase", clickhouse.database)

@@ -1,0 +1,41 @@
+"""ZooKeeper: the coordination service Kafka 3.9 runs on in ZooKeeper mode. No host port."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.containers import ContainerSpec, Health, Platform, data_volume, pinned_image, service_container
+
+CLIENT_PORT = 2181
+
+
+class ZooKeeper(pulumi.ComponentResource):
+    def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("pipelining-data:services:ZooKeeper", "zookeeper", None, opts)
+        settings = platform.settings
+        image = pinned_image("zookeeper", settings["zookeeperImage"], parent=self)
+        heap_mb = settings.memory_mb("zookeeper") // 2
+        self.container = service_container(
+            platform,
+            ContainerSpec(
+                service="zookeeper",
+                image_id=image.image_id,
+                memory_mb=settings.memory_mb("zookeeper"),
+                envs={
+                    "ZOO_AUTOPURGE_PURGEINTERVAL": "24",  # hours; 0 (the image's default) never purges
+                    "ZOO_AUTOPURGE_SNAPRETAINCOUNT": "3",
+                    "ZOO_4LW_COMMANDS_WHITELIST": "srvr,ruok,mntr",
+                    "ZOO_ADMINSERVER_ENABLED": "false",
+                    "ZOO_STANDALONE_ENABLED": "true",
+                    "JVMFLAGS": f"-Xms{heap_mb}m -Xmx{heap_mb}m",
+                },
+                volumes={
+                    "/data": data_volume(platform, "zookeeper", "data", parent=self),
+                    "/datalog": data_volume(platform, "zookeeper", "datalog", parent=self),
+                },
+                health=Health(f"echo srvr | nc -w 2 localhost {CLIENT_PORT} | grep -q Mode", start_period_s=10),
+            ),
+            parent=self,
+        )
+        self.connect = f"zookeeper:{CLIENT_PORT}"
+        self.register_outputs({"containerName": self.container.name})

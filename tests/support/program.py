@@ -1,0 +1,112 @@
+"""Run the Pulumi program (`infra/__main__.py`) under Pulumi's mocks and record what it registers."""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+
+from infra.settings import PROJECT
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = REPO_ROOT / "infra" / "__main__.py"
+PORT_KEYS = ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")
+# how Pulumi marks a secret value in resource inputs
+SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
+SECRET_SIGNATURE_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIGNATURE) == SECRET_SIGNATURE_VALUE
+
+
+def plain_strings(value: Any) -> Iterator[str]:
+    """Every string in `value` that is not inside a secret."""
+    if is_secret(value):
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from plain_strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from plain_strings(item)
+
+
+def unwrap(value: Any) -> Any:
+    return value["value"] if is_secret(value) else value
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Engine stand-in: every resource's outputs are its inputs, plus what the real providers compute."""
+
+    def __init__(self) -> None:
+        self.created: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        self.created.append(args)
+        outputs = dict(args.inputs)
+        if args.typ == "docker:index/remoteImage:RemoteImage":
+            outputs["imageId"] = f"sha256:id-of-{args.inputs['name']}"
+        elif args.typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = f"generated-{args.name}"
+        return f"{args.name}-id", outputs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        return {}
+
+
+@dataclass
+class Program:
+    """What one run of the program registered."""
+
+    resources: list[pulumi.runtime.MockResourceArgs]
+    depends_on: dict[str, list[str]] = field(default_factory=dict)  # resource name → names it waits for
+
+    def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
+        return [resource for resource in self.resources if resource.typ == typ]
+
+    def named(self, name: str) -> pulumi.runtime.MockResourceArgs:
+        (resource,) = [resource for resource in self.resources if resource.name == name]
+        return resource
+
+    @property
+    def containers(self) -> dict[str, pulumi.runtime.MockResourceArgs]:
+        return {resource.name: resource for resource in self.of_type("docker:index/container:Container")}
+
+
+def dev_config(without_ports: bool = False) -> dict[str, str]:
+    """The `dev` stack's config from Pulumi.dev.yaml, as the engine hands it to the program (strings)."""
+    stored = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    config = {}
+    for key, value in stored.items():
+        name = key.removeprefix(f"{PROJECT}:")
+        if not (without_ports and name in PORT_KEYS):
+            config[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return config
+
+
+def run_program(stack: str = "dev", config: Mapping[str, str] | None = None) -> Program:
+    """Run the program fresh, as `pulumi up` would for `stack` with `config` (default: dev's)."""
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    values = dev_config() if config is None else config
+    pulumi.runtime.set_all_config({f"{PROJECT}:{name}": value for name, value in values.items()})
+    program = Program(mocks.created)
+
+    def record_dependencies(args: pulumi.ResourceTransformationArgs) -> None:
+        program.depends_on[args.name] = [dependency._name for dependency in args.opts.depends_on or []]
+
+    @pulumi.runtime.test
+    def run() -> None:
+        pulumi.runtime.register_stack_transformation(record_dependencies)
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+
+    run()
+    return program

@@ -1,0 +1,202 @@
+"""The Pulumi program under mocks, with the real project name and the `dev` stack's config."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.settings import KEYS, PROJECT, SettingsError
+from tests.support.program import dev_config, is_secret, plain_strings, run_program, unwrap
+
+SERVICES = {"zookeeper", "kafka-1", "kafka-topic-setup", "kafka-ui", "clickhouse", "grafana", "generator"}
+LONG_RUNNING = SERVICES - {"kafka-topic-setup"}
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return run_program()
+
+
+def environment(container) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in unwrap(container.inputs["envs"]))
+
+
+def test_every_service_is_declared_on_the_stack_network(dev) -> None:
+    assert set(dev.containers) == SERVICES
+    (network,) = dev.of_type("docker:index/network:Network")
+    assert network.inputs["name"] == f"{PROJECT}-dev"
+    for container in dev.containers.values():
+        assert [net["name"] for net in container.inputs["networksAdvanced"]] == [f"{PROJECT}-dev"]
+
+
+def test_images_are_pinned_kept_locally_and_referenced_by_id(dev) -> None:
+    remote = {image.inputs["name"]: image for image in dev.of_type("docker:index/remoteImage:RemoteImage")}
+    for name, image in remote.items():
+        repository, _, tag = name.rpartition(":")
+        assert repository and tag and tag != "latest", name
+        assert image.inputs["keepLocally"] is True
+    assert {name.rpartition(":")[0] for name in remote} >= {
+        "zookeeper", "apache/kafka", "ghcr.io/kafbat/kafka-ui", "clickhouse/clickhouse-server", "grafana/grafana",
+    }  # fmt: skip
+    for container in dev.containers.values():
+        assert container.inputs["image"].startswith("sha256:id-of-"), container.name
+
+
+def test_long_running_containers_have_health_restart_limits_logs_and_labels(dev) -> None:
+    for name in LONG_RUNNING:
+        inputs = dev.containers[name].inputs
+        assert inputs["healthcheck"]["tests"][0] == "CMD-SHELL", name
+        assert inputs["restart"] in ("unless-stopped", "on-failure"), name
+        assert inputs["memory"] >= 64, name
+        assert inputs["logOpts"]["max-size"] == "10m", name
+        labels = {label["label"]: label["value"] for label in inputs["labels"]}
+        assert labels["io.pulumi.project"] == PROJECT and labels["io.pulumi.stack"] == "dev", name
+    assert dev.containers["generator"].inputs["restart"] == "on-failure"
+
+
+def test_what_others_wait_for_is_waited_for_until_healthy(dev) -> None:
+    for name in ("zookeeper", "kafka-1", "clickhouse", "grafana"):
+        inputs = dev.containers[name].inputs
+        assert inputs["wait"] is True and inputs["waitTimeout"] >= 60, name
+
+
+def test_stateful_services_keep_their_data_on_named_volumes(dev) -> None:
+    volumes = {volume.inputs["name"] for volume in dev.of_type("docker:index/volume:Volume")}
+    expected = {"zookeeper": "/data", "kafka-1": "/var/lib/kafka/data", "clickhouse": "/var/lib/clickhouse",
+                "grafana": "/var/lib/grafana"}  # fmt: skip
+    for name, path in expected.items():
+        mounts = {mount["containerPath"]: mount["volumeName"] for mount in dev.containers[name].inputs["volumes"]}
+        assert mounts[path] in volumes, name
+    assert environment(dev.containers["kafka-1"])["KAFKA_LOG_DIRS"] == "/var/lib/kafka/data"
+
+
+def test_kafka_runs_in_zookeeper_mode_with_both_listeners(dev) -> None:
+    env = environment(dev.containers["kafka-1"])
+    assert env["KAFKA_ZOOKEEPER_CONNECT"] == "zookeeper:2181"
+    assert "KAFKA_PROCESS_ROLES" not in env and "CLUSTER_ID" not in env
+    assert env["KAFKA_ADVERTISED_LISTENERS"] == "INTERNAL://kafka-1:9092,EXTERNAL://127.0.0.1:9092"
+    assert env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] == "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT"
+    assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] == "INTERNAL"
+    assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == "1"
+    assert dev.containers["kafka-1"].inputs["ports"] == [{"internal": 29092, "external": 9092, "ip": "127.0.0.1"}]
+
+
+def test_zookeeper_purges_and_publishes_no_port(dev) -> None:
+    zookeeper = dev.containers["zookeeper"]
+    assert not zookeeper.inputs.get("ports")
+    assert environment(zookeeper)["ZOO_AUTOPURGE_PURGEINTERVAL"] != "0"
+
+
+def test_services_get_what_their_images_need(dev) -> None:
+    clickhouse = environment(dev.containers["clickhouse"])
+    assert clickhouse["CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT"] == "1" and clickhouse["CLICKHOUSE_USER"]
+    ulimits = dev.containers["clickhouse"].inputs["ulimits"]
+    assert ulimits == [{"name": "nofile", "soft": 262144, "hard": 262144}]
+    grafana = environment(dev.containers["grafana"])
+    assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert grafana["GF_PLUGINS_PREINSTALL_SYNC"].startswith("grafana-clickhouse-datasource@4.")
+    ui = environment(dev.containers["kafka-ui"])
+    assert ui["KAFKA_CLUSTERS_0_READONLY"] == "true" and ui["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == "kafka-1:9092"
+    generator = environment(dev.containers["generator"])
+    assert generator["KAFKA_BOOTSTRAP_SERVERS"] == "kafka-1:9092" and generator["BID_SIZE"] == "50"
+
+
+def test_dev_keeps_the_well_known_host_ports_on_loopback(dev) -> None:
+    published = {
+        name: [(port["external"], port["ip"]) for port in container.inputs.get("ports") or []]
+        for name, container in dev.containers.items()
+    }
+    assert published == {
+        "zookeeper": [], "kafka-topic-setup": [], "generator": [],
+        "kafka-1": [(9092, "127.0.0.1")], "kafka-ui": [(8080, "127.0.0.1")],
+        "clickhouse": [(8123, "127.0.0.1")], "grafana": [(3000, "127.0.0.1")],
+    }  # fmt: skip
+
+
+def test_bind_address_is_configurable() -> None:
+    program = run_program(config={**dev_config(), "bindAddress": "0.0.0.0"})
+    assert {port["ip"] for c in program.containers.values() for port in c.inputs.get("ports") or []} == {"0.0.0.0"}
+
+
+def docker_names(program) -> set[str]:
+    kinds = ("container:Container", "network:Network", "volume:Volume")
+    return {r.inputs["name"] for kind in kinds for r in program.of_type(f"docker:index/{kind}")}
+
+
+def host_ports(program) -> set[int]:
+    return {port["external"] for c in program.containers.values() for port in c.inputs.get("ports") or []}
+
+
+def test_a_developer_stack_collides_with_dev_in_nothing(dev) -> None:
+    alice = run_program(stack="alice", config=dev_config(without_ports=True))
+    assert docker_names(alice).isdisjoint(docker_names(dev))
+    assert host_ports(alice).isdisjoint(host_ports(dev))
+    assert all(name.startswith(f"{PROJECT}-alice") for name in docker_names(alice))
+    assert host_ports(alice) == host_ports(run_program(stack="alice", config=dev_config(without_ports=True)))
+    bob = run_program(stack="bob", config=dev_config(without_ports=True))
+    assert host_ports(bob).isdisjoint(host_ports(alice))
+
+
+def test_explicit_ports_win_over_derived_ones() -> None:
+    alice = run_program(stack="alice", config={"grafanaPort": "3300"})
+    assert [port["external"] for port in alice.containers["grafana"].inputs["ports"]] == [3300]
+
+
+@pytest.mark.parametrize("brokers", [1, 3])
+def test_broker_count_sets_brokers_and_replication(brokers: int) -> None:
+    program = run_program(config={**dev_config(), "kafkaBrokers": str(brokers)})
+    names = {f"kafka-{index}" for index in range(1, brokers + 1)}
+    assert {name for name in program.containers if name.startswith("kafka-") and name[-1].isdigit()} == names
+    for index in range(1, brokers + 1):
+        env = environment(program.containers[f"kafka-{index}"])
+        assert env["KAFKA_BROKER_ID"] == str(index)
+        assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == str(brokers)
+        assert program.containers[f"kafka-{index}"].inputs["ports"][0]["external"] == 9092 + index - 1
+    script = program.containers["kafka-topic-setup"].inputs["command"][-1]
+    assert f"--replication-factor {brokers};" in script and "--partitions 3 " in script
+    assert sorted(program.depends_on["kafka-topic-setup"]) == sorted(names)
+
+
+def test_passwords_are_generated_and_only_ever_secret(dev) -> None:
+    passwords = {f"generated-{p.name}" for p in dev.of_type("random:index/randomPassword:RandomPassword")}
+    assert len(passwords) == 3  # ClickHouse admin, ClickHouse reader, Grafana admin
+    for resource in dev.resources:
+        leaked = [text for text in plain_strings(resource.inputs) if any(p in text for p in passwords)]
+        assert not leaked, f"{resource.name} carries a password in plain text"
+    assert is_secret(dev.containers["clickhouse"].inputs["envs"])
+    assert is_secret(dev.containers["grafana"].inputs["envs"])
+    schema = dev.named("schema")
+    assert is_secret(schema.inputs["adminPassword"]) and is_secret(schema.inputs["readerPassword"])
+
+
+def test_ordering_schema_after_clickhouse_generator_after_topic(dev) -> None:
+    assert {"clickhouse", "kafka-topic-setup"} <= set(dev.depends_on["schema"])
+    assert "kafka-topic-setup" in dev.depends_on["generator"]
+    assert "zookeeper" in dev.depends_on["kafka-1"]
+    assert dev.containers["kafka-topic-setup"].inputs["mustRun"] is False
+    assert dev.containers["kafka-topic-setup"].inputs["attach"] is True  # `up` waits for it to finish
+
+
+def test_schema_and_generator_share_one_shape() -> None:
+    program = run_program(config={**dev_config(), "bidLevels": "7", "askLevels": "4", "priceDecimals": "2"})
+    schema = program.named("schema")
+    columns = {name for name, _type in schema.inputs["targetColumns"]}
+    assert {"bid_7", "ask_4"} <= columns and "bid_8" not in columns and "ask_5" not in columns
+    env = environment(program.containers["generator"])
+    assert (env["BID_SIZE"], env["ASK_SIZE"], env["RANDOM_DECIMAL"]) == ("7", "4", "2")
+
+
+def test_bad_values_fail_with_one_clear_line_each() -> None:
+    config = {**dev_config(), "kafkaBrokers": "4", "grafanaImage": "grafana/grafana:latest", "kafkaBroker": "2"}
+    with pytest.raises(SettingsError) as failure:
+        run_program(config=config)
+    assert str(failure.value).splitlines() == [
+        f"{PROJECT}:kafkaBrokers='4' is not accepted: expected an integer from 1 to 3",
+        f"{PROJECT}:grafanaImage='grafana/grafana:latest' is not accepted: expected an image with a pinned tag or "
+        "digest (repo:tag or repo@sha256:…; not latest)",
+        f"{PROJECT}:kafkaBroker is not a setting of this project (see README, 'Configuration')",
+    ]
+
+
+def test_every_key_has_a_default_the_program_accepts() -> None:
+    for key in KEYS:
+        assert key.parse(str(key.default).lower() if isinstance(key.default, bool) else str(key.default)) == key.default
