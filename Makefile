@@ -5,18 +5,20 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint format bench sql up preview destroy
+.PHONY: help venv test lint format bench sql up preview destroy outputs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## create .venv and install requirements-dev.txt (quick when nothing changed)
 
-$(STAMP): requirements.txt requirements-dev.txt generator/requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt generator/requirements.txt Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
 		{ echo "make: Python 3.11+ is required as '$(PYTHON)' (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@# The repository root on the venv's path: Pulumi's dynamic-provider process imports infra.* from it.
+	@$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "pipelining_data.pth").write_text("$(CURDIR)\n")'
 	@touch $(STAMP)
 
 test: venv ## run the whole test suite (pytest)
@@ -37,5 +39,17 @@ bench: venv ## run the benchmarks; prints one `bench:` line each
 sql: venv ## print the rendered ClickHouse DDL for the default settings
 	@$(PY) -m infra.schema_sql
 
-up preview destroy: ## deploy / preview / remove the stack — not available until the Pulumi program lands
-	@echo "make $@: the Pulumi program (infra/__main__.py) is not written yet; see README, 'Status'" >&2; exit 2
+STACK ?= dev
+
+# scripts/pulumi-stack.sh checks the Pulumi CLI and Docker first, then runs `make venv`, then Pulumi.
+up: ## deploy the stack (STACK=dev by default) to the local Docker engine and print its URLs
+	@scripts/pulumi-stack.sh $@ $(STACK)
+
+preview: ## show what `make up` would change (pulumi preview --diff)
+	@scripts/pulumi-stack.sh $@ $(STACK)
+
+destroy: ## remove every container, network and volume of the stack
+	@scripts/pulumi-stack.sh $@ $(STACK)
+
+outputs: ## print the stack's URLs, users and passwords
+	@scripts/pulumi-stack.sh $@ $(STACK)

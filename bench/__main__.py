@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import generator_throughput, schema_storage
+from bench import generator_throughput, program_eval, schema_storage
 
 BENCHMARKS = {
     "generator": generator_throughput.run,
     "storage": schema_storage.run_storage,
     "ingest": schema_storage.run_ingest,
+    "program": program_eval.run,
 }
 
 

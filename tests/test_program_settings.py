@@ -1,0 +1,59 @@
+"""One settings table (infra/settings.py): Pulumi.yaml's config schema and README's table follow it."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from infra.settings import KEYS, PROJECT, SettingsError, derived_port_base, settings_from
+from tests.conftest import REPO_ROOT
+
+
+def test_pulumi_yaml_declares_every_key_with_the_programs_type_and_default() -> None:
+    declared = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["config"]
+    assert list(declared) == [key.name for key in KEYS]
+    for key in KEYS:
+        entry = declared[key.name]
+        assert entry["type"] == key.type, key.name
+        assert entry["default"] == key.default, key.name
+        assert entry["description"] == key.description, key.name
+
+
+def test_dev_stack_sets_only_known_keys_and_the_well_known_ports() -> None:
+    stored = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    settings = settings_from({k.removeprefix(f"{PROJECT}:"): str(v) for k, v in stored.items()}, PROJECT, "dev")
+    ports = settings.host_ports
+    assert (ports.grafana, ports.kafka_ui, ports.clickhouse, ports.kafka) == (3000, 8080, 8123, 9092)
+
+
+def test_readme_documents_every_key() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    for key in KEYS:
+        default = str(key.default).lower() if isinstance(key.default, bool) else key.default
+        row = f"| `{key.name}` | `{default}` | {key.accepted} | {key.description} |"
+        assert row in readme, f"README.md lacks the configuration row: {row}"
+
+
+def test_derived_ports_stay_clear_of_well_known_and_ephemeral_ports() -> None:
+    bases = {derived_port_base(PROJECT, f"dev{n}") for n in range(500)}
+    assert min(bases) >= 10_000 and max(bases) + 8 <= 32_768
+    assert len(bases) > 450  # stacks rarely share a block; explicit ports resolve the rare clash
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"topicPartitions": "2", "clickhouseConsumers": "3"},
+         "clickhouseConsumers=3 is not accepted: expected at most topicPartitions (2)"),
+        ({"grafanaPort": "9000", "clickhousePort": "9000"}, "host ports [9000] are not accepted"),
+        ({"grafanaPort": "80"}, "grafanaPort='80' is not accepted: expected 0 (derive from the stack name) or 1024"),
+        ({"bindAddress": "localhost"}, "bindAddress='localhost' is not accepted: expected an IPv4 address"),
+        ({"kafkaImage": "apache/kafka"}, "kafkaImage='apache/kafka' is not accepted"),
+        ({"allowDestructiveSchemaChanges": "yes"}, "allowDestructiveSchemaChanges='yes' is not accepted"),
+        ({"bidLevels": "0"}, "bidLevels='0' is not accepted: expected an integer from 1 to 1000"),
+        ({"clickhousePlugin": "grafana-clickhouse-datasource"}, "expected plugin-id@x.y.z"),
+    ],
+)  # fmt: skip
+def test_bad_values_are_named_with_what_is_accepted(raw: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+        settings_from(raw, PROJECT, "dev")
