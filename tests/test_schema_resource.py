@@ -10,22 +10,7 @@ import pytest
 
 from infra.clickhouse_schema import Schema, SchemaError, SchemaProvider, spec_from
 from infra.schema_sql import SchemaSpec
-
-# how Pulumi marks a secret value in resource inputs
-SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
-SECRET_SIGNATURE_VALUE = "1b47061264138c4ac30d75fd1eb44270"
-
-
-class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.created: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        self.created.append(args)
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        return {}
+from tests.support.program import RecordingMocks, is_secret
 
 
 @pytest.fixture
@@ -51,7 +36,7 @@ def test_schema_resource_registers_with_a_readable_type_and_a_pickled_provider(m
         (args,) = mocks.created
         assert args.typ == "pulumi-python:dynamic/clickhouse:Schema"
         for secret in ("adminPassword", "readerPassword", "__provider"):
-            assert args.inputs[secret].get(SECRET_SIGNATURE) == SECRET_SIGNATURE_VALUE, f"{secret} must be secret"
+            assert is_secret(args.inputs[secret]), f"{secret} must be secret"
         provider = dill.loads(base64.b64decode(args.inputs["__provider"]["value"]))
         assert isinstance(provider, SchemaProvider)
         # numbers come back from the engine as floats: the provider must still render integers
