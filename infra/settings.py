@@ -32,6 +32,7 @@ DERIVED_PORT_SLOTS = 2_750
 PORTS_PER_STACK = 8
 IMAGE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})")
 PLUGIN_PATTERN = re.compile(r"[a-z0-9-]+@\d+\.\d+\.\d+")
+WEBHOOK_PATTERN = re.compile(r"https?://[^\s/]+(/\S*)?")
 
 
 class SettingsError(pulumi.RunError):
@@ -99,6 +100,19 @@ def _image(service: str, default: str) -> Key:
                f"{service} image, pinned")  # fmt: skip
 
 
+def _positive_number(raw: str) -> float:
+    value = float(raw.strip())
+    if not 0 < value < float("inf"):
+        raise ValueError(raw)
+    return value
+
+
+def _webhook_url(raw: str) -> str:
+    if raw and not WEBHOOK_PATTERN.fullmatch(raw):
+        raise ValueError(raw)
+    return raw
+
+
 def _bind_address(raw: str) -> str:
     ipaddress.IPv4Address(raw.strip())  # raises ValueError (AddressValueError) for anything else
     return raw.strip()
@@ -139,6 +153,11 @@ KEYS: tuple[Key, ...] = (
     _image("grafana", "grafana/grafana:12.4.5"),
     Key("clickhousePlugin", "string", "grafana-clickhouse-datasource@4.20.0", "plugin-id@x.y.z",
         _matching(PLUGIN_PATTERN, "plugin-id@x.y.z"), "Grafana ClickHouse plugin installed at start, pinned"),
+    Key("midPriceThreshold", "number", 9.9, "a number > 0", _positive_number,
+        "the alert fires when the level-1 mid price (ask_1 + bid_1) / 2 rises above this"),
+    _integer("freshnessMinutes", 5, 1, 1440, "the freshness alert fires when the newest row is older than this"),
+    Key("alertWebhookUrl", "string", "", "empty, or an http(s):// URL", _webhook_url,
+        "where alerts are sent; empty = no contact point and Grafana's notification policy left alone"),
     _memory("zookeeper", 512),
     _memory("kafka", 1024),
     _memory("kafkaUi", 512),

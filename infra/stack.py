@@ -7,6 +7,7 @@ import pulumi
 from infra.clickhouse_server import ClickHouse
 from infra.containers import stack_platform
 from infra.data_generator import DataGenerator
+from infra.grafana_objects import GrafanaObjects
 from infra.grafana_server import Grafana
 from infra.kafka_cluster import KafkaCluster
 from infra.kafka_ui import KafkaUi
@@ -23,10 +24,12 @@ def deploy() -> None:
     clickhouse = ClickHouse(platform, kafka)
     grafana = Grafana(platform)
     DataGenerator(platform, kafka)
+    objects = GrafanaObjects(settings, grafana, clickhouse)
 
     pulumi.export("grafanaUrl", grafana.url)
     pulumi.export("grafanaAdminUser", grafana.admin_user)
     pulumi.export("grafanaAdminPassword", grafana.admin_password)
+    pulumi.export("dashboardUrl", objects.dashboard_url)
     pulumi.export("kafkaUiUrl", kafka_ui.url)
     pulumi.export("kafkaBootstrapServers", kafka.host_bootstrap_servers)
     pulumi.export("clickhouseUrl", clickhouse.url)

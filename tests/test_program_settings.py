@@ -30,7 +30,8 @@ def test_readme_documents_every_key() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     for key in KEYS:
         default = str(key.default).lower() if isinstance(key.default, bool) else key.default
-        row = f"| `{key.name}` | `{default}` | {key.accepted} | {key.description} |"
+        shown = f"`{default}`" if default != "" else "(empty)"
+        row = f"| `{key.name}` | {shown} | {key.accepted} | {key.description} |"
         assert row in readme, f"README.md lacks the configuration row: {row}"
 
 

@@ -1,0 +1,105 @@
+"""The Grafana-managed alert rules, as plain data: query A → reduce B → threshold C.
+
+Choices, for both rules:
+- evaluated every minute over a window several times longer (pipeline latency: a row can land in
+  ClickHouse a flush interval after its report was made);
+- `for` 1m: the condition must hold on two evaluations in a row, so one evaluation racing a flush pages no one;
+- `exec_err_state` Error: a failing query shows as an error of its own, never as OK and never as a price alert.
+`no_data_state` differs: no rows means no price above the threshold (OK — the freshness rule is what reports
+missing data), while for freshness no data means stale (Alerting).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboards.market import datasource_ref
+from dashboards.queries import mid_price_series, newest_row_age
+from infra.schema_sql import SchemaSpec
+
+EVALUATION_INTERVAL_S = 60
+QUERY_INTERVAL_MS = 10_000
+MAX_DATA_POINTS = 43_200
+EXPRESSION_DATASOURCE = {"type": "__expr__", "uid": "__expr__"}
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    name: str
+    uid: str
+    sql: str  # query A, a time series
+    window_s: int  # A's relative time range
+    reducer: str  # B
+    threshold: float  # C: fires when B > threshold
+    no_data_state: str
+    summary: str
+    for_: str = "1m"
+    exec_err_state: str = "Error"
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def data(self, datasource_uid: str) -> list[dict[str, Any]]:
+        """The rule's three stages as Grafana stores them: refId, datasource, relative range, model."""
+        query = {
+            "refId": "A",
+            "datasource": datasource_ref(datasource_uid),
+            "editorType": "sql",
+            "format": 0,
+            "queryType": "timeseries",
+            "rawSql": self.sql,
+            "intervalMs": QUERY_INTERVAL_MS,
+            "maxDataPoints": MAX_DATA_POINTS,
+        }
+        reduce = {
+            "refId": "B",
+            "datasource": EXPRESSION_DATASOURCE,
+            "type": "reduce",
+            "expression": "A",
+            "reducer": self.reducer,
+            "settings": {"mode": "dropNN"},
+            "intervalMs": 1000,
+            "maxDataPoints": MAX_DATA_POINTS,
+        }
+        threshold = {
+            "refId": "C",
+            "datasource": EXPRESSION_DATASOURCE,
+            "type": "threshold",
+            "expression": "B",
+            "conditions": [{"evaluator": {"type": "gt", "params": [self.threshold]}}],
+            "intervalMs": 1000,
+            "maxDataPoints": MAX_DATA_POINTS,
+        }
+        return [
+            {"ref_id": "A", "datasource_uid": datasource_uid, "from": self.window_s, "model": query},
+            {"ref_id": "B", "datasource_uid": "__expr__", "from": 0, "model": reduce},
+            {"ref_id": "C", "datasource_uid": "__expr__", "from": 0, "model": threshold},
+        ]
+
+
+def pipeline_rules(spec: SchemaSpec, threshold: float, freshness_minutes: int, stack: str) -> list[AlertRule]:
+    labels = {"pipeline": "pipelining-data", "stack": stack}
+    freshness_s = freshness_minutes * 60
+    return [
+        AlertRule(
+            name="mid price above threshold",
+            uid="mid-price-above",
+            sql=mid_price_series(spec, 1, aggregate="max"),
+            window_s=5 * EVALUATION_INTERVAL_S,
+            reducer="max",
+            threshold=threshold,
+            no_data_state="OK",
+            summary=f"Level-1 mid price reached {{{{ $values.B.Value }}}} (threshold {threshold:g})",
+            labels={**labels, "severity": "warning"},
+        ),
+        AlertRule(
+            name="no new rows",
+            uid="data-freshness",
+            sql=newest_row_age(spec),
+            window_s=2 * freshness_s,  # wider than the limit, so a stale table shows its real age
+            reducer="last",
+            threshold=freshness_s,
+            no_data_state="Alerting",
+            summary=f"Newest row is {{{{ $values.B.Value }}}} s old (limit {freshness_s} s): is the pipeline running?",
+            labels={**labels, "severity": "critical"},
+        ),
+    ]

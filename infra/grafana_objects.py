@@ -1,0 +1,113 @@
+"""What lives inside Grafana, through the Grafana provider: datasource, folder, dashboard, alert rules, and
+(only when a webhook URL is configured) a contact point with the notification policy routing to it."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumiverse_grafana as grafana
+
+from dashboards.alerts import EVALUATION_INTERVAL_S, AlertRule, pipeline_rules
+from dashboards.market import DASHBOARD_UID, PLUGIN_ID, canonical_json, market_dashboard
+from infra.clickhouse_server import NATIVE_PORT, ClickHouse
+from infra.grafana_server import Grafana
+from infra.settings import Settings
+
+DATASOURCE_UID = "pipelining-data-clickhouse"
+FOLDER_UID = "pipelining-data"
+
+
+class GrafanaObjects(pulumi.ComponentResource):
+    def __init__(
+        self, settings: Settings, server: Grafana, clickhouse: ClickHouse, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("pipelining-data:grafana:Objects", "grafana-objects", None, opts)
+        # Talks to the stack's own Grafana, and only once it answers its health check.
+        provider = grafana.Provider(
+            "grafana-provider",
+            url=server.url,
+            auth=pulumi.Output.concat(server.admin_user, ":", server.admin_password),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[server.container]),
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        spec = settings.schema_spec()
+        self.datasource = grafana.oss.DataSource(
+            "clickhouse",
+            name="ClickHouse",
+            type=PLUGIN_ID,
+            uid=DATASOURCE_UID,
+            json_data_encoded=json.dumps(
+                {
+                    "host": "clickhouse",  # the container's alias on the stack's network
+                    "port": NATIVE_PORT,
+                    "protocol": "native",
+                    "secure": False,
+                    "username": clickhouse.reader_user,
+                    "defaultDatabase": spec.database,
+                },
+                sort_keys=True,
+            ),
+            secure_json_data_encoded=clickhouse.reader_password.apply(
+                lambda password: json.dumps({"password": password})
+            ),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[clickhouse.schema])),
+        )
+        folder = grafana.oss.Folder("folder", title="Pipelining data", uid=FOLDER_UID, opts=child)
+        self.dashboard = grafana.oss.Dashboard(
+            "market-dashboard",
+            folder=folder.uid,
+            config_json=canonical_json(market_dashboard(spec, DATASOURCE_UID, settings["midPriceThreshold"])),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.datasource])),
+        )
+        rules = pipeline_rules(spec, settings["midPriceThreshold"], settings["freshnessMinutes"], settings.stack)
+        self.rule_group = grafana.alerting.RuleGroup(
+            "pipeline-alerts",
+            name="pipeline",
+            folder_uid=folder.uid,
+            interval_seconds=EVALUATION_INTERVAL_S,
+            rules=[rule_args(rule, self.datasource.uid) for rule in rules],
+            opts=child,
+        )
+        if settings["alertWebhookUrl"]:
+            self._notifications(settings["alertWebhookUrl"], child)
+        self.dashboard_url = f"{server.url}/d/{DASHBOARD_UID}"
+        self.register_outputs({"dashboardUrl": self.dashboard_url})
+
+    def _notifications(self, webhook_url: str, child: pulumi.ResourceOptions) -> None:
+        """The policy owns the org's whole notification tree: created only when a URL is configured."""
+        contact = grafana.alerting.ContactPoint(
+            "webhook",
+            name="pipeline webhook",
+            webhooks=[grafana.alerting.ContactPointWebhookArgs(url=pulumi.Output.secret(webhook_url))],
+            opts=child,
+        )
+        grafana.alerting.NotificationPolicy(
+            "notification-policy",
+            contact_point=contact.name,
+            group_bies=["alertname", "stack"],
+            opts=child,
+        )
+
+
+def rule_args(rule: AlertRule, datasource_uid: pulumi.Input[str]) -> grafana.alerting.RuleGroupRuleArgs:
+    return grafana.alerting.RuleGroupRuleArgs(
+        name=rule.name,
+        uid=rule.uid,
+        condition="C",
+        for_=rule.for_,
+        no_data_state=rule.no_data_state,
+        exec_err_state=rule.exec_err_state,
+        labels=rule.labels,
+        annotations={"summary": rule.summary},
+        datas=[
+            grafana.alerting.RuleGroupRuleDataArgs(
+                ref_id=stage["ref_id"],
+                # query A reads the datasource (a reference, so the rule waits for it); B and C are expressions
+                datasource_uid=datasource_uid if stage["ref_id"] == "A" else stage["datasource_uid"],
+                model=json.dumps(stage["model"], sort_keys=True),
+                relative_time_range=grafana.alerting.RuleGroupRuleDataRelativeTimeRangeArgs(from_=stage["from"], to=0),
+            )
+            for stage in rule.data(DATASOURCE_UID)
+        ],
+    )
