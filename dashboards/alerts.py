@@ -94,7 +94,7 @@ def pipeline_rules(spec: SchemaSpec, threshold: float, freshness_minutes: int, s
         AlertRule(
             name="no new rows",
             uid="data-freshness",
-            sql=newest_row_age(spec),
+            sql=newest_row_age(spec, as_series=True),
             window_s=2 * freshness_s,  # wider than the limit, so a stale table shows its real age
             reducer="last",
             threshold=freshness_s,

@@ -46,9 +46,13 @@ def mid_price_series(spec: SchemaSpec, level: int | str, aggregate: str = "avg")
     return _series(spec, f"{aggregate}({mid}) AS mid_price")
 
 
-def newest_row_age(spec: SchemaSpec) -> str:
-    """Seconds since the newest report in range; with no row in range, max() is 1970 and the age huge."""
-    return _in_range(spec, "now64(3) AS time, dateDiff('second', max(timestamp), now64(3)) AS newest_row_age_s")
+def newest_row_age(spec: SchemaSpec, as_series: bool = False) -> str:
+    """Seconds since the newest report in range; with no row in range, max() is 1970 and the age huge.
+
+    `as_series` adds a `time` column: an alert query must return a time series.
+    """
+    age = "dateDiff('second', max(timestamp), now64(3)) AS newest_row_age_s"
+    return _in_range(spec, f"now64(3) AS time, {age}" if as_series else age)
 
 
 def dashboard_queries(spec: SchemaSpec) -> list[Query]:

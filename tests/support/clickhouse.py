@@ -54,8 +54,12 @@ class ChdbClient:
         self._session.query(sql)
 
     def query(self, sql: str) -> list[tuple]:
-        result = self._session.query(sql, "JSONCompact")
-        return [tuple(row) for row in json.loads(result.bytes() or b'{"data": []}')["data"]]
+        return self.query_with_columns(sql)[1]
+
+    def query_with_columns(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """Column names and rows of `sql`'s result."""
+        result = json.loads(self._session.query(sql, "JSONCompact").bytes() or b'{"meta": [], "data": []}')
+        return [column["name"] for column in result["meta"]], [tuple(row) for row in result["data"]]
 
     def format_query(self, sql: str) -> str:
         """ClickHouse's own parser on `sql` (raises on a syntax error); placeholders filled first."""
