@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import generator_throughput, program_eval, schema_storage
+from bench import alert_query, generator_throughput, program_eval, schema_storage
 
 BENCHMARKS = {
     "generator": generator_throughput.run,
     "storage": schema_storage.run_storage,
     "ingest": schema_storage.run_ingest,
     "program": program_eval.run,
+    "alert-query": alert_query.run,
 }
 
 
