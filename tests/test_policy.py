@@ -1,0 +1,145 @@
+"""The policy pack's checks, called directly with crafted resource properties (its server is not started),
+and on what our own program registers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pulumi_policy import PolicyResource, ResourceValidationArgs, Secret, StackValidationArgs
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, keep_secret_markers
+from tests.support.program import SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, run_program
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value unknown during preview
+POLICY = {policy.name: policy for policy in POLICIES}
+
+
+def violations(policy: str, props: dict[str, Any], typ: str = CONTAINER, config: dict | None = None) -> list[str]:
+    found: list[str] = []
+    args = ResourceValidationArgs(typ, unknown_checking_proxy(props), f"urn:{typ}::x", "x", None, None, config)
+    POLICY[policy].validate(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+def container(**props: Any) -> dict[str, Any]:
+    return {"image": "sha256:" + "a" * 64, "envs": [], "ports": [], **props}
+
+
+@pytest.mark.parametrize(
+    ("typ", "field", "reference", "ok"),
+    [
+        (REMOTE_IMAGE, "name", "clickhouse/clickhouse-server:26.3.17.4", True),
+        (REMOTE_IMAGE, "name", "grafana/grafana@sha256:" + "b" * 64, True),
+        (REMOTE_IMAGE, "name", "grafana/grafana:latest", False),
+        (REMOTE_IMAGE, "name", "grafana/grafana", False),
+        (REMOTE_IMAGE, "name", "localhost:5000/grafana", False),
+        (CONTAINER, "image", "sha256:" + "c" * 64, True),
+        (CONTAINER, "image", "zookeeper", False),
+        ("docker:index/image:Image", "imageName", "pipelining-data-generator:1995430acd190983", True),
+    ],
+)
+def test_pinned_images(typ: str, field: str, reference: str, ok: bool) -> None:
+    found = violations("pinned-images", {field: reference}, typ)
+    assert (found == []) is ok, found
+
+
+def test_host_ports_on_loopback_unless_the_stack_allows_the_address() -> None:
+    loopback = container(ports=[{"internal": 3000, "external": 3000, "ip": "127.0.0.1"}])
+    everywhere = container(ports=[{"internal": 3000, "external": 3000, "ip": "0.0.0.0"}])
+    default_ip = container(ports=[{"internal": 3000, "external": 3000}])
+    assert violations("loopback-host-ports", loopback) == []
+    assert violations("loopback-host-ports", everywhere) == [
+        "host port 3000 is published on 0.0.0.0: bind it to 127.0.0.1, or let the stack allow the address "
+        "(bindAddress; see README, 'Policies')"
+    ]
+    assert len(violations("loopback-host-ports", default_ip)) == 1  # the provider's default is 0.0.0.0
+    assert violations("loopback-host-ports", everywhere, config={"allowedAddresses": ["0.0.0.0"]}) == []
+
+
+def test_password_like_variables_must_be_secret() -> None:
+    plain = container(envs=["GF_SECURITY_ADMIN_PASSWORD=hunter2", "GF_AUTH_ANONYMOUS_ENABLED=false"])
+    whole_list_secret = container(envs=Secret(["GF_SECURITY_ADMIN_PASSWORD=hunter2"]))
+    entry_secret = container(envs=[Secret("API_TOKEN=abc"), "LOG_LEVEL=INFO"])
+    empty = container(envs=["CLICKHOUSE_PASSWORD="])
+    assert violations("secret-environment", plain) == [
+        "environment variable GF_SECURITY_ADMIN_PASSWORD carries a plain value: build it from a secret Output"
+    ]
+    assert violations("secret-environment", whole_list_secret) == []
+    assert violations("secret-environment", entry_secret) == []
+    assert violations("secret-environment", empty) == []
+    assert violations("secret-environment", container(envs=["GF_SECURITY_ADMIN_PASSWORD__FILE=/run/p"])) == []
+
+
+def test_grafana_anonymous_access_is_refused() -> None:
+    assert violations("grafana-no-anonymous", container(envs=["GF_AUTH_ANONYMOUS_ENABLED=True"])) == [
+        "Grafana allows anonymous access (GF_AUTH_ANONYMOUS_ENABLED=true)"
+    ]
+    assert violations("grafana-no-anonymous", container(envs=["GF_AUTH_ANONYMOUS_ENABLED=false"])) == []
+
+
+def test_clickhouse_default_user_is_not_left_open() -> None:
+    open_user = container(image="clickhouse/clickhouse-server:26.3.17.4", envs=[])
+    skipped = container(envs=Secret(["CLICKHOUSE_PASSWORD=x", "CLICKHOUSE_SKIP_USER_SETUP=1"]))
+    closed = container(envs=Secret(["CLICKHOUSE_USER=admin", "CLICKHOUSE_PASSWORD=x"]))
+    assert len(violations("clickhouse-default-user-closed", open_user)) == 1
+    assert len(violations("clickhouse-default-user-closed", skipped)) == 1
+    assert violations("clickhouse-default-user-closed", closed) == []
+    assert violations("clickhouse-default-user-closed", container(envs=["ZOO_TICK_TIME=2000"])) == []
+
+
+def test_values_unknown_during_preview_are_not_violations() -> None:
+    for policy, props in [
+        ("pinned-images", {"name": UNKNOWN}),
+        ("secret-environment", container(envs=UNKNOWN)),
+        ("loopback-host-ports", container(ports=[{"internal": 1, "external": 2, "ip": UNKNOWN}])),
+    ]:
+        typ = REMOTE_IMAGE if policy == "pinned-images" else CONTAINER
+        with pytest.raises(UnknownValueError):  # the pack reports "can't run during preview", not a violation
+            violations(policy, props, typ)
+
+
+def stack_resource(name: str, props: dict, dependencies: list[PolicyResource] = (), typ: str = CONTAINER):
+    return PolicyResource(typ, props, f"urn:{name}", name, None, None, None, list(dependencies), {})
+
+
+def stack_violations(resources: list[PolicyResource]) -> list[str]:
+    found: list[str] = []
+    POLICY["health-checked-dependencies"].validate(StackValidationArgs(resources), lambda m, urn=None: found.append(m))
+    return found
+
+
+def test_containers_others_wait_for_have_health_checks() -> None:
+    kafka = stack_resource("kafka", container())
+    healthy_kafka = stack_resource("kafka", container(healthcheck={"tests": ["CMD-SHELL", "true"]}))
+    job = stack_resource("topic", container(mustRun=False))
+    assert stack_violations([kafka, stack_resource("app", container(), [kafka])]) == [
+        "container 'kafka' is waited for by other resources but has no health check"
+    ]
+    assert stack_violations([healthy_kafka, stack_resource("app", container(), [healthy_kafka])]) == []
+    assert stack_violations([job, stack_resource("app", container(), [job])]) == []  # a one-shot job
+    assert stack_violations([kafka]) == []  # nobody waits for it
+
+
+def test_secret_markers_survive_deserialization() -> None:
+    wire = {"envs": {SECRET_SIGNATURE: SECRET_SIGNATURE_VALUE, "value": ["P_PASSWORD=x"]}, "name": "plain"}
+    props = keep_secret_markers(wire)
+    assert isinstance(props["envs"], Secret) and props["envs"].value == ["P_PASSWORD=x"]
+    assert props["name"] == "plain"
+
+
+def test_our_program_passes_every_policy() -> None:
+    program = run_program()
+    by_name: dict[str, PolicyResource] = {}
+    for resource in (resource for resource in program.resources if resource.custom):
+        props = keep_secret_markers(dict(resource.inputs))
+        for policy in POLICIES[:-1]:
+            found: list[str] = []
+            args = ResourceValidationArgs(resource.typ, props, f"urn:{resource.name}", resource.name, None, None, {})
+            policy.validate(args, lambda message, urn=None, found=found: found.append(message))
+            assert found == [], f"{resource.name}: {found}"
+        by_name[resource.name] = stack_resource(resource.name, props, typ=resource.typ)
+    for name, resource in by_name.items():
+        resource.dependencies = [by_name[d] for d in program.depends_on.get(name, []) if d in by_name]
+    assert stack_violations(list(by_name.values())) == []
