@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint format bench sql up preview destroy outputs
+.PHONY: help venv test lint format bench sql up preview destroy outputs stack stacks
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,3 +53,10 @@ destroy: ## remove every container, network and volume of the stack
 
 outputs: ## print the stack's URLs, users and passwords
 	@scripts/pulumi-stack.sh $@ $(STACK)
+
+stack: ## create your own stack: make stack NAME=alice (dev's config, ports of its own)
+	@test -n "$(NAME)" || { echo "make stack: NAME is required, e.g. make stack NAME=alice" >&2; exit 2; }
+	@scripts/pulumi-stack.sh $@ $(NAME)
+
+stacks: ## list this checkout's stacks with their URLs
+	@scripts/pulumi-stack.sh $@

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# make up / preview / destroy / outputs: run Pulumi for one stack of this checkout.
-#   scripts/pulumi-stack.sh up|preview|destroy|outputs STACK
+# make up / preview / destroy / outputs / stack / stacks: run Pulumi for the stacks of this checkout.
+#   scripts/pulumi-stack.sh up|preview|destroy|outputs|stack|stacks [STACK]
 # State goes to a file backend in .pulumi/ unless PULUMI_BACKEND_URL is set; its secrets are encrypted
 # with a passphrase generated once into .pulumi-passphrase unless PULUMI_CONFIG_PASSPHRASE(_FILE) is set.
 set -euo pipefail
 
-action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs STACK}
+action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs|stack|stacks [STACK]}
 stack=${2:-dev}
 root=$(cd "$(dirname "$0")/.." && pwd)
 project=pipelining-data
@@ -16,15 +16,18 @@ fail() {
   exit 2
 }
 
-preflight() {
+need_pulumi() {
   command -v pulumi > /dev/null ||
     fail "the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/, e.g. 'curl -fsSL https://get.pulumi.com | sh') and open a new shell"
+  [[ $stack =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] ||
+    fail "STACK='$stack' is not accepted: expected letters, digits, '.', '_' or '-'"
+}
+
+need_docker() {
   command -v docker > /dev/null ||
     fail "the docker CLI is not on PATH: install Docker Engine or Docker Desktop (https://docs.docker.com/get-docker/)"
   docker info > /dev/null 2>&1 ||
     fail "the Docker engine is not reachable: start Docker (or set DOCKER_HOST) and check with 'docker info'"
-  [[ $stack =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] ||
-    fail "STACK='$stack' is not accepted: expected letters, digits, '.', '_' or '-'"
 }
 
 use_local_state() {
@@ -56,6 +59,31 @@ select_or_create_stack() {
   echo "make $action: created stack '$stack' (config: Pulumi.$stack.yaml)" >&2
 }
 
+# The policy pack runs on every preview and update; a stack whose bindAddress is not loopback allows it.
+policy_args() {
+  policy=(--policy-pack "$root/policy")
+  local address
+  address=$(pulumi config get bindAddress --stack "$stack" 2> /dev/null || true)
+  if [[ -n $address && $address != 127.0.0.1 ]]; then
+    policy_config=$(mktemp "${TMPDIR:-/tmp}/pipelining-data-policy.XXXXXX")
+    trap 'rm -f "$policy_config"' EXIT
+    printf '{"loopback-host-ports": {"allowedAddresses": ["%s"]}}\n' "$address" > "$policy_config"
+    policy+=(--policy-pack-config "$policy_config")
+  fi
+}
+
+list_stacks() {
+  "$root/.venv/bin/python" - "$(pulumi stack ls --json --cwd "$root")" << 'PY'
+import json, subprocess, sys
+for stack in json.loads(sys.argv[1]):
+    name = stack["name"]
+    found = subprocess.run(["pulumi", "stack", "output", "--json", "--stack", name], capture_output=True, text=True)
+    outputs = json.loads(found.stdout or "{}") if found.returncode == 0 else {}
+    urls = "  ".join(f"{key}={outputs[key]}" for key in ("grafanaUrl", "kafkaUiUrl", "clickhouseUrl") if key in outputs)
+    print(f"{name:<16} {urls or '(not deployed)'}")
+PY
+}
+
 print_access() {
   echo
   pulumi stack output --cwd "$root" --stack "$stack"
@@ -63,15 +91,31 @@ print_access() {
   echo "Passwords are secret outputs: 'make outputs STACK=$stack' shows them."
 }
 
-preflight
+need_pulumi
+case $action in
+  up | preview | destroy) need_docker ;;
+  stack | stacks | outputs) ;;
+  *) fail "unknown action '$action'" ;;
+esac
 make --no-print-directory -C "$root" venv
 use_local_state
-select_or_create_stack
 cd "$root"
+if [[ $action == stacks ]]; then
+  list_stacks
+  exit 0
+fi
+select_or_create_stack
 case $action in
-  up) pulumi up --stack "$stack" --yes && print_access ;;
-  preview) pulumi preview --stack "$stack" --diff ;;
+  up)
+    policy_args
+    pulumi up --stack "$stack" --yes "${policy[@]}"
+    print_access
+    ;;
+  preview)
+    policy_args
+    pulumi preview --stack "$stack" --diff "${policy[@]}"
+    ;;
   destroy) pulumi destroy --stack "$stack" --yes ;;
   outputs) pulumi stack output --stack "$stack" --show-secrets ;;
-  *) fail "unknown action '$action'" ;;
+  stack) echo "stack '$stack' is ready: make up STACK=$stack" ;;
 esac

@@ -1,17 +1,21 @@
-"""`make up` / `make preview` / `make destroy` refuse to start without their tools, in one clear line."""
+"""`make up` / `preview` / `destroy` / `stack` / `stacks`: one clear line and exit 2 without their tools; how
+the script drives the Pulumi CLI (recorded by a stand-in, as there is no CLI here)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO_ROOT
 
-BASE_TOOLS = ("make", "bash", "sh", "env", "dirname", "head", "base64", "grep", "mkdir")
+BASE_TOOLS = ("make", "bash", "sh", "env", "dirname", "head", "base64", "grep", "mkdir", "cat", "test", "mktemp")
 
 
 def bin_dir(tmp_path: Path, fakes: dict[str, int] | None = None) -> Path:
@@ -59,3 +63,72 @@ def test_a_bad_stack_name_is_refused(tmp_path: Path) -> None:
     assert our_lines(result) == [
         "make preview: STACK='../x' is not accepted: expected letters, digits, '.', '_' or '-'"
     ]
+
+
+def recording_pulumi(tmp_path: Path, bind_address: str = "") -> Path:
+    """A stand-in for the Pulumi CLI that records its arguments: how the script drives Pulumi is what is
+    tested here (no engine runs); `stack select` fails, as for a stack that does not exist yet."""
+    directory = bin_dir(tmp_path, {"docker": 0})
+    log = tmp_path / "pulumi.log"
+    (directory / "pulumi").write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {log}\n'
+        f'eval last=\\${{$#}}; case "$last" in *pipelining-data-policy*) cat "$last" >> {log} ;; esac\n'
+        'case "$1 $2" in\n'
+        '  "stack select") exit 1 ;;\n'
+        f'  "config get") [ -n "{bind_address}" ] && echo "{bind_address}" && exit 0; exit 1 ;;\n'
+        "esac\n"
+    )
+    (directory / "pulumi").chmod(0o755)
+    return directory
+
+
+def run_with_state(target: str, path: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": str(path), "HOME": str(tmp_path), "PULUMI_BACKEND_URL": f"file://{tmp_path}/state",
+           "PULUMI_CONFIG_PASSPHRASE": "test-only"}  # fmt: skip
+    return subprocess.run(["make", target, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+
+
+@pytest.fixture
+def new_stack() -> Iterator[str]:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    yield name
+    (REPO_ROOT / f"Pulumi.{name}.yaml").unlink(missing_ok=True)
+
+
+def test_make_stack_needs_a_name(tmp_path: Path) -> None:
+    result = run_make("stack", bin_dir(tmp_path))
+    assert result.returncode == 2
+    assert our_lines(result) == ["make stack: NAME is required, e.g. make stack NAME=alice"]
+
+
+def test_make_stacks_without_the_pulumi_cli_exits_2(tmp_path: Path) -> None:
+    result = run_make("stacks", bin_dir(tmp_path))
+    assert result.returncode == 2
+    (line,) = our_lines(result)
+    assert line.startswith("make stacks: the Pulumi CLI is not on PATH")
+
+
+def test_a_new_stack_copies_dev_config_without_its_ports(tmp_path: Path, new_stack: str) -> None:
+    result = run_with_state("stack", recording_pulumi(tmp_path), tmp_path, f"NAME={new_stack}")
+    assert result.returncode == 0, result.stderr
+    config = (REPO_ROOT / f"Pulumi.{new_stack}.yaml").read_text()
+    assert "config:" in config
+    assert not any(key in config for key in ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort"))
+    assert f"stack init {new_stack}" in (tmp_path / "pulumi.log").read_text()
+
+
+@pytest.mark.parametrize("bind_address", ["", "0.0.0.0"])
+def test_preview_applies_the_policy_pack(tmp_path: Path, new_stack: str, bind_address: str) -> None:
+    result = run_with_state("preview", recording_pulumi(tmp_path, bind_address), tmp_path, f"STACK={new_stack}")
+    assert result.returncode == 0, result.stderr
+    log = (tmp_path / "pulumi.log").read_text().splitlines()
+    (preview,) = [line for line in log if line.startswith("preview")]
+    assert f"--stack {new_stack} --diff --policy-pack {REPO_ROOT}/policy" in preview
+    if bind_address:
+        pack_config = json.loads(log[log.index(preview) + 1])  # what the file held when Pulumi ran
+        assert pack_config == {"loopback-host-ports": {"allowedAddresses": ["0.0.0.0"]}}
+        assert not Path(preview.split("--policy-pack-config ")[1]).exists()  # removed afterwards
+    else:
+        assert "--policy-pack-config" not in preview
