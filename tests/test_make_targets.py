@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-BASE_TOOLS = ("make", "bash", "sh", "env", "dirname", "head", "base64", "grep", "mkdir", "cat", "test", "mktemp")
+BASE_TOOLS = ("make", "bash", "sh", "env", "dirname", "head", "base64", "grep", "mkdir", "cat", "test", "mktemp", "rm")
 
 
 def bin_dir(tmp_path: Path, fakes: dict[str, int] | None = None) -> Path:
