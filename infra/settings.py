@@ -44,11 +44,16 @@ class Key:
     """One config key: its Pulumi.yaml type, default, the rule it must follow and what it is for."""
 
     name: str
-    type: str  # the Pulumi.yaml type: integer | number | string | boolean
+    type: str  # the Pulumi.yaml type: integer | string | boolean (Pulumi has no number type: decimals are strings)
     default: Any
     accepted: str
     parse: Callable[[str], Any]  # raises ValueError for a value outside `accepted`
     description: str
+
+    @property
+    def declared_default(self) -> Any:
+        """The default as Pulumi.yaml declares it (a decimal number is declared as a string)."""
+        return str(self.default) if self.type == "string" else self.default
 
 
 def _integer(name: str, default: int, low: int, high: int, description: str) -> Key:
@@ -122,7 +127,7 @@ def _shared(name: str, env: str) -> Key:
     """A key the generator also reads: default, rule and description come from the generator's table."""
     setting = next(setting for setting in GENERATOR_SETTINGS if setting.env == env)
     default = setting.parse(setting.default)
-    kind = {int: "integer", float: "number", str: "string"}[type(default)]
+    kind = "integer" if isinstance(default, int) else "string"
     return Key(name, kind, default, setting.accepted, setting.parse, f"{setting.description} (generator {env})")
 
 
@@ -153,7 +158,7 @@ KEYS: tuple[Key, ...] = (
     _image("grafana", "grafana/grafana:12.4.5"),
     Key("clickhousePlugin", "string", "grafana-clickhouse-datasource@4.20.0", "plugin-id@x.y.z",
         _matching(PLUGIN_PATTERN, "plugin-id@x.y.z"), "Grafana ClickHouse plugin installed at start, pinned"),
-    Key("midPriceThreshold", "number", 9.9, "a number > 0", _positive_number,
+    Key("midPriceThreshold", "string", 9.9, "a number > 0", _positive_number,
         "the alert fires when the level-1 mid price (ask_1 + bid_1) / 2 rises above this"),
     _integer("freshnessMinutes", 5, 1, 1440, "the freshness alert fires when the newest row is older than this"),
     Key("alertWebhookUrl", "string", "", "empty, or an http(s):// URL", _webhook_url,

@@ -15,8 +15,19 @@ def test_pulumi_yaml_declares_every_key_with_the_programs_type_and_default() -> 
     for key in KEYS:
         entry = declared[key.name]
         assert entry["type"] == key.type, key.name
-        assert entry["default"] == key.default, key.name
+        assert entry["default"] == key.declared_default, key.name
         assert entry["description"] == key.description, key.name
+
+
+def test_pulumi_yaml_config_follows_pulumis_project_schema() -> None:
+    """Pulumi's project schema (sdk/go/common/workspace/project.json) knows four types; `number` is not one."""
+    project = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
+    assert set(project["runtime"]["options"]) <= {"virtualenv", "toolchain", "typechecker"}
+    for name, entry in project["config"].items():
+        assert set(entry) <= {"type", "description", "default", "secret", "items"}, name
+        assert entry["type"] in ("string", "integer", "boolean", "array"), name
+        expected = {"string": str, "integer": int, "boolean": bool}[entry["type"]]
+        assert type(entry["default"]) is expected, name
 
 
 def test_dev_stack_sets_only_known_keys_and_the_well_known_ports() -> None:
