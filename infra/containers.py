@@ -66,7 +66,6 @@ class ContainerSpec:
     ports: Sequence[tuple[int, int]] = ()  # (container port, host port)
     volumes: Mapping[str, docker.Volume] = field(default_factory=dict)  # container path → volume
     command: Sequence[str] | None = None
-    aliases: Sequence[str] = ()
     ulimits: Sequence[docker.ContainerUlimitArgs] = ()
     restart: str = "unless-stopped"
     wait: bool = True  # something depends on it being healthy
@@ -112,9 +111,7 @@ def service_container(
         image=spec.image_id,
         envs=_environment(spec.envs),
         command=list(spec.command) if spec.command is not None else None,
-        networks_advanced=[
-            docker.ContainerNetworksAdvancedArgs(name=platform.network.name, aliases=[spec.service, *spec.aliases])
-        ],
+        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=platform.network.name, aliases=[spec.service])],
         ports=[
             docker.ContainerPortArgs(internal=internal, external=external, ip=settings["bindAddress"])
             for internal, external in spec.ports

@@ -29,8 +29,7 @@ class KafkaCluster(pulumi.ComponentResource):
         self.brokers = [self._broker(platform, zookeeper, index) for index in range(1, settings["kafkaBrokers"] + 1)]
         self.topic_job = self._create_topic(platform)
         self.bootstrap_servers = ",".join(settings.bootstrap_servers)
-        host_ports = [settings.host_ports.broker(index) for index in range(1, len(self.brokers) + 1)]
-        self.host_bootstrap_servers = ",".join(f"{settings.client_host}:{port}" for port in host_ports)
+        self.host_bootstrap_servers = ",".join(f"{settings.client_host}:{port}" for port in settings.broker_host_ports)
         self.register_outputs({"bootstrapServers": self.bootstrap_servers, "topic": settings["topic"]})
 
     def _broker(self, platform: Platform, zookeeper: ZooKeeper, index: int) -> docker.Container:

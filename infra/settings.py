@@ -31,6 +31,7 @@ DERIVED_PORT_BASE = 10_000
 DERIVED_PORT_SLOTS = 2_750
 PORTS_PER_STACK = 8
 IMAGE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})")
+IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 PLUGIN_PATTERN = re.compile(r"[a-z0-9-]+@\d+\.\d+\.\d+")
 WEBHOOK_PATTERN = re.compile(r"https?://[^\s/]+(/\S*)?")
 
@@ -90,19 +91,32 @@ def _boolean(name: str, default: bool, description: str) -> Key:
     return Key(name, "boolean", default, "true or false", parse, description)
 
 
-def _matching(pattern: re.Pattern[str], accepted: str) -> Callable[[str], str]:
+def is_pinned(reference: str) -> bool:
+    """An image id, a digest, or a tag other than `latest` (the rule the policy pack enforces too)."""
+    if IMAGE_ID.fullmatch(reference) or "@sha256:" in reference:
+        return True
+    name, _, tag = reference.rpartition(":")
+    return bool(name) and "/" not in tag and tag not in ("", "latest")
+
+
+def _matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
     def parse(raw: str) -> str:
-        if not pattern.fullmatch(raw) or raw.endswith(":latest"):
+        if not pattern.fullmatch(raw):
             raise ValueError(raw)
         return raw
 
     return parse
 
 
+def _pinned_image(raw: str) -> str:
+    if not IMAGE_PATTERN.fullmatch(raw) or not is_pinned(raw):
+        raise ValueError(raw)
+    return raw
+
+
 def _image(service: str, default: str) -> Key:
     accepted = "an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)"
-    return Key(f"{service}Image", "string", default, accepted, _matching(IMAGE_PATTERN, accepted),
-               f"{service} image, pinned")  # fmt: skip
+    return Key(f"{service}Image", "string", default, accepted, _pinned_image, f"{service} image, pinned")
 
 
 def _positive_number(raw: str) -> float:
@@ -157,7 +171,7 @@ KEYS: tuple[Key, ...] = (
     _image("clickhouse", "clickhouse/clickhouse-server:26.3.17.4"),
     _image("grafana", "grafana/grafana:12.4.5"),
     Key("clickhousePlugin", "string", "grafana-clickhouse-datasource@4.20.0", "plugin-id@x.y.z",
-        _matching(PLUGIN_PATTERN, "plugin-id@x.y.z"), "Grafana ClickHouse plugin installed at start, pinned"),
+        _matching(PLUGIN_PATTERN), "Grafana ClickHouse plugin installed at start, pinned"),
     Key("midPriceThreshold", "string", 9.9, "a number > 0", _positive_number,
         "the alert fires when the level-1 mid price (ask_1 + bid_1) / 2 rises above this"),
     _integer("freshnessMinutes", 5, 1, 1440, "the freshness alert fires when the newest row is older than this"),
@@ -225,6 +239,10 @@ class Settings:
         return HostPorts(*(self[name] or base + offset for offset, name in enumerate(names)))
 
     @property
+    def broker_host_ports(self) -> list[int]:
+        return [self.host_ports.broker(index) for index in range(1, self["kafkaBrokers"] + 1)]
+
+    @property
     def client_host(self) -> str:
         """The address a program on this machine uses to reach a published port."""
         return "127.0.0.1" if self["bindAddress"] == "0.0.0.0" else self["bindAddress"]
@@ -287,8 +305,7 @@ def _cross_checks(settings: Settings) -> list[str]:
             f"expected at most topicPartitions ({settings['topicPartitions']})"
         )
     ports = settings.host_ports
-    published = [ports.grafana, ports.kafka_ui, ports.clickhouse]
-    published += [ports.broker(index) for index in range(1, settings["kafkaBrokers"] + 1)]
+    published = [ports.grafana, ports.kafka_ui, ports.clickhouse, *settings.broker_host_ports]
     clashing = sorted({port for port in published if published.count(port) > 1 or port > 65535})
     if clashing:
         problems.append(

@@ -23,12 +23,13 @@ from pulumi_policy import (
 )
 from pulumi_policy.deserialize import _deserialize_property
 
+from infra.settings import is_pinned
+
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 BUILT_IMAGE = "docker:index/image:Image"
 LOOPBACK = ("127.0.0.1", "::1")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PASSPHRASE|API_?KEY", re.IGNORECASE)
-IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def keep_secret_markers(props: Mapping[str, Any], proxy_secrets: bool = False) -> dict[str, Any]:
@@ -43,14 +44,6 @@ def keep_secret_markers(props: Mapping[str, Any], proxy_secrets: bool = False) -
 
 def plain(value: Any) -> Any:
     return value.value if isinstance(value, Secret) else value
-
-
-def is_pinned(reference: str) -> bool:
-    """An image id, a digest, or a tag other than `latest`."""
-    if IMAGE_ID.fullmatch(reference) or "@sha256:" in reference:
-        return True
-    name, _, tag = reference.rpartition(":")
-    return bool(name) and "/" not in tag and tag not in ("", "latest")
 
 
 def environment(props: Mapping[str, Any]) -> list[tuple[str, Any, bool]]:

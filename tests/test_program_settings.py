@@ -7,6 +7,7 @@ import yaml
 
 from infra.settings import KEYS, PROJECT, SettingsError, derived_port_base, settings_from
 from tests.conftest import REPO_ROOT
+from tests.support.program import dev_config
 
 
 def test_pulumi_yaml_declares_every_key_with_the_programs_type_and_default() -> None:
@@ -31,8 +32,7 @@ def test_pulumi_yaml_config_follows_pulumis_project_schema() -> None:
 
 
 def test_dev_stack_sets_only_known_keys_and_the_well_known_ports() -> None:
-    stored = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())["config"]
-    settings = settings_from({k.removeprefix(f"{PROJECT}:"): str(v) for k, v in stored.items()}, PROJECT, "dev")
+    settings = settings_from(dev_config(), PROJECT, "dev")
     ports = settings.host_ports
     assert (ports.grafana, ports.kafka_ui, ports.clickhouse, ports.kafka) == (3000, 8080, 8123, 9092)
 
