@@ -10,7 +10,7 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Secret, StackV
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, keep_secret_markers
-from tests.support.program import SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, run_program
+from tests.support.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, run_program
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value unknown during preview
 POLICY = {policy.name: policy for policy in POLICIES}
@@ -32,7 +32,7 @@ def container(**props: Any) -> dict[str, Any]:
     [
         (REMOTE_IMAGE, "name", "clickhouse/clickhouse-server:26.3.17.4", True),
         (REMOTE_IMAGE, "name", "grafana/grafana@sha256:" + "b" * 64, True),
-        (REMOTE_IMAGE, "name", "grafana/grafana:latest", False),
+        (REMOTE_IMAGE, "name", f"grafana/grafana:{FLOATING_TAG}", False),
         (REMOTE_IMAGE, "name", "grafana/grafana", False),
         (REMOTE_IMAGE, "name", "localhost:5000/grafana", False),
         (CONTAINER, "image", "sha256:" + "c" * 64, True),

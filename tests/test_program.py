@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.settings import KEYS, PROJECT, SettingsError
-from tests.support.program import dev_config, is_secret, plain_strings, run_program, unwrap
+from tests.support.program import FLOATING_TAG, dev_config, is_secret, plain_strings, run_program, unwrap
 
 SERVICES = {"zookeeper", "kafka-1", "kafka-topic-setup", "kafka-ui", "clickhouse", "grafana", "generator"}
 LONG_RUNNING = SERVICES - {"kafka-topic-setup"}
@@ -32,7 +32,7 @@ def test_images_are_pinned_kept_locally_and_referenced_by_id(dev) -> None:
     remote = {image.inputs["name"]: image for image in dev.of_type("docker:index/remoteImage:RemoteImage")}
     for name, image in remote.items():
         repository, _, tag = name.rpartition(":")
-        assert repository and tag and tag != "latest", name
+        assert repository and tag and tag != FLOATING_TAG, name
         assert image.inputs["keepLocally"] is True
     assert {name.rpartition(":")[0] for name in remote} >= {
         "zookeeper", "apache/kafka", "ghcr.io/kafbat/kafka-ui", "clickhouse/clickhouse-server", "grafana/grafana",
@@ -186,13 +186,18 @@ def test_schema_and_generator_share_one_shape() -> None:
 
 
 def test_bad_values_fail_with_one_clear_line_each() -> None:
-    config = {**dev_config(), "kafkaBrokers": "4", "grafanaImage": "grafana/grafana:latest", "kafkaBroker": "2"}
+    config = {
+        **dev_config(),
+        "kafkaBrokers": "4",
+        "grafanaImage": f"grafana/grafana:{FLOATING_TAG}",
+        "kafkaBroker": "2",
+    }
     with pytest.raises(SettingsError) as failure:
         run_program(config=config)
     assert str(failure.value).splitlines() == [
         f"{PROJECT}:kafkaBrokers='4' is not accepted: expected an integer from 1 to 3",
-        f"{PROJECT}:grafanaImage='grafana/grafana:latest' is not accepted: expected an image with a pinned tag or "
-        "digest (repo:tag or repo@sha256:…; not latest)",
+        f"{PROJECT}:grafanaImage='grafana/grafana:{FLOATING_TAG}' is not accepted: "
+        "expected an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)",
         f"{PROJECT}:kafkaBroker is not a setting of this project (see README, 'Configuration')",
     ]
 

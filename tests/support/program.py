@@ -15,6 +15,7 @@ from infra.settings import PROJECT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = REPO_ROOT / "infra" / "__main__.py"
+FLOATING_TAG = "latest"  # the tag every pinning rule refuses; tests build refused references from it
 PORT_KEYS = ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")
 # how Pulumi marks a secret value in resource inputs
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
