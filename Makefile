@@ -12,13 +12,11 @@ help: ## list the targets
 
 venv: $(STAMP) ## create .venv and install requirements-dev.txt (quick when nothing changed)
 
-$(STAMP): requirements.txt requirements-dev.txt generator/requirements.txt Makefile
+$(STAMP): requirements.txt requirements-dev.txt generator/requirements.txt pyproject.toml Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
 		{ echo "make: Python 3.11+ is required as '$(PYTHON)' (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	@# The repository root on the venv's path: Pulumi's dynamic-provider process imports infra.* from it.
-	@$(PY) -c 'import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "pipelining_data.pth").write_text("$(CURDIR)\n")'
 	@touch $(STAMP)
 
 test: venv ## run the whole test suite (pytest)

@@ -13,7 +13,7 @@ import time
 import uuid
 
 from dashboards.alerts import QUERY_INTERVAL_MS, pipeline_rules
-from generator.report import ReportShape
+from generator.contract import ReportShape
 from infra.schema_sql import SchemaSpec
 from tests.support.clickhouse import ChdbClient, apply_schema, shared_session
 from tests.support.grafana import TimeRange, expand_macros

@@ -13,7 +13,8 @@ import uuid
 
 import orjson
 
-from generator.report import LEVEL_PRICE_STEP, ReportFactory, ReportShape
+from generator.contract import LEVEL_PRICE_STEP, ReportShape
+from generator.report import ReportFactory
 from infra.schema_sql import SchemaSpec
 from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows
 

@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"generator: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if config.log_level != "DEBUG":  # the client logs every connection step at INFO
-        logging.getLogger("kafka").setLevel(logging.WARNING)
+    logging.getLogger("kafka").setLevel(config.client_log_level)  # it logs every reconnect attempt
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -92,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     reason = "signal" if stop.is_set() else "count reached"
-    log.info("stopped (%s) %s", reason, describe(sink, started))
+    undelivered = sink.produced - sink.delivered - sink.failed
+    log.info("stopped (%s) %s undelivered=%d", reason, describe(sink, started), undelivered)
     return 0
 
 

@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from generator.report import LEVEL_PRICE_STEP, ReportShape
+from generator.contract import LEVEL_PRICE_STEP, ReportShape
 
 MAX_LEVELS = 1000
 MAX_DECIMALS = 6
 COMPRESSIONS = ("lz4", "gzip", "none")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+CLIENT_LOG_LEVELS = (*LOG_LEVELS, "CRITICAL")
 TOPIC_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,249}")
 HOST_PORT_PATTERN = re.compile(r"(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
 
@@ -41,6 +43,7 @@ class GeneratorConfig:
     progress_interval_s: float = 10.0
     shutdown_timeout_s: float = 10.0
     log_level: str = "INFO"
+    client_log_level: str = "CRITICAL"
     heartbeat_file: str = ""
 
 
@@ -100,8 +103,8 @@ def _topic(raw: str) -> str:
     return raw
 
 
-def _absolute_path(raw: str) -> str:
-    if raw and not raw.startswith("/"):
+def _heartbeat_path(raw: str) -> str:
+    if raw and not (raw.startswith("/") and Path(raw).parent.is_dir()):
         raise ValueError(raw)
     return raw
 
@@ -131,7 +134,10 @@ SETTINGS: tuple[Setting, ...] = (
     _number("PROGRESS_INTERVAL", "progress_interval_s", "10", 0.1, "seconds between progress log lines"),
     _number("SHUTDOWN_TIMEOUT", "shutdown_timeout_s", "10", 0, "seconds to flush outstanding reports on stop"),
     _choice("LOG_LEVEL", "log_level", "INFO", LOG_LEVELS, "logging level"),
-    Setting("HEARTBEAT_FILE", "heartbeat_file", "", "an absolute path, or empty", _absolute_path,
+    _choice("CLIENT_LOG_LEVEL", "client_log_level", "CRITICAL", CLIENT_LOG_LEVELS,
+            "logging level of the Kafka client itself; CRITICAL keeps its per-reconnect lines out of the log"),
+    Setting("HEARTBEAT_FILE", "heartbeat_file", "", "empty, or an absolute path in an existing directory",
+            _heartbeat_path,
             "touched at each progress line if reports were delivered since the last; empty = none"),
 )
 # fmt: on

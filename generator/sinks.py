@@ -86,11 +86,11 @@ class KafkaSink:
         return self.produced - self.delivered - self.failed
 
     def close(self, timeout_s: float) -> None:
+        """Flush and close within `timeout_s`; what is still unacknowledged then is logged, not raised."""
         try:
-            self._producer.flush(timeout=timeout_s)
+            self._producer.close(timeout=timeout_s)  # flushes first, and raises if the flush times out
         except KafkaError as error:
             log.error("flush incomplete after %.1fs: %s (undelivered=%d)", timeout_s, error, self.buffered())
-        self._producer.close(timeout=1)
 
     def _on_delivered(self, _metadata: object) -> None:
         self.delivered += 1

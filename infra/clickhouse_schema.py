@@ -7,6 +7,10 @@ objects change. Destructive changes are refused in `check`, so a preview already
 
 The provider talks to ClickHouse through `SqlClient` (run a statement, run a query): clickhouse-connect
 over HTTP in production, chdb in the tests.
+
+`SchemaProvider` is pickled into every stack's state by reference (`infra.clickhouse_schema.SchemaProvider`,
+with `connect_http`): keep this module's path and those names stable, or refresh and destroy of existing
+stacks fail to import them.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from generator.report import ReportShape
+from generator.contract import ReportShape
 from infra.schema_sql import ORDER_BY, SchemaSpec, schema_objects, target_columns, validate
 
 DEFAULT_WAIT_TIMEOUT_S = 120

@@ -55,7 +55,7 @@ class ClickHouse(pulumi.ComponentResource):
             admin_password=self.admin_password,
             reader_password=self.reader_password,
             allow_destructive_changes=settings["allowDestructiveSchemaChanges"],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container, kafka.topic_job]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container, kafka.topic]),
         )
         self.database = spec.database
         self.reader_user = spec.reader_user

@@ -12,6 +12,7 @@ import pulumi_docker as docker
 from infra.settings import Settings
 
 LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
+DEFAULT_STOP_TIMEOUT_S = 10  # Docker's own default grace period
 LABEL_PROJECT = "io.pulumi.project"
 LABEL_STACK = "io.pulumi.stack"
 LABEL_SERVICE = "io.pulumi.service"
@@ -69,7 +70,8 @@ class ContainerSpec:
     ulimits: Sequence[docker.ContainerUlimitArgs] = ()
     restart: str = "unless-stopped"
     wait: bool = True  # something depends on it being healthy
-    one_shot: bool = False  # a job: `pulumi up` waits for it to exit, and it is not restarted
+    stop_timeout_s: int | None = None  # seconds between SIGTERM and SIGKILL; None = Docker's default (10 s)
+    entrypoint: Sequence[str] | None = None
 
 
 def stack_platform(settings: Settings) -> Platform:
@@ -122,9 +124,11 @@ def service_container(
         ],
         healthcheck=spec.health.args() if spec.health else None,
         wait=spec.wait and spec.health is not None,
-        must_run=not spec.one_shot,
-        attach=spec.one_shot,
-        logs=spec.one_shot,
+        must_run=True,
+        stop_timeout=spec.stop_timeout_s,
+        # kreuzwerker stops a container with `destroy_grace_seconds` (0 = kill at once) on delete and replace
+        destroy_grace_seconds=spec.stop_timeout_s or DEFAULT_STOP_TIMEOUT_S,
+        entrypoints=list(spec.entrypoint) if spec.entrypoint is not None else None,
         wait_timeout=spec.health.wait_timeout_s if spec.health else None,
         restart=spec.restart,
         memory=spec.memory_mb,

@@ -23,6 +23,8 @@ GENERATOR_DIR = REPO_ROOT / "generator"
 IMAGE_REPOSITORY = "pipelining-data-generator"
 HEARTBEAT_FILE = "/tmp/generator.heartbeat"
 PROGRESS_INTERVAL_S = 10.0
+SHUTDOWN_TIMEOUT_S = 10.0  # the generator flushes for this long on SIGTERM
+STOP_TIMEOUT_S = int(SHUTDOWN_TIMEOUT_S) + 5  # Docker's SIGKILL must come after that flush
 
 
 def source_digest(directory: Path = GENERATOR_DIR) -> str:
@@ -47,18 +49,19 @@ class DataGenerator(pulumi.ComponentResource):
             skip_push=True,  # local image: no registry involved
             opts=pulumi.ResourceOptions(parent=self),
         )
-        # Look the built image up by name to reference it by id, like every other container.
-        image = docker.RemoteImage(
-            "generator-image", name=built.image_name, keep_locally=True, opts=pulumi.ResourceOptions(parent=self)
-        )
         config = dataclasses.replace(
-            settings.generator_config(), heartbeat_file=HEARTBEAT_FILE, progress_interval_s=PROGRESS_INTERVAL_S
+            settings.generator_config(),
+            heartbeat_file=HEARTBEAT_FILE,
+            progress_interval_s=PROGRESS_INTERVAL_S,
+            shutdown_timeout_s=SHUTDOWN_TIMEOUT_S,
         )
         self.container = service_container(
             platform,
             ContainerSpec(
                 service="generator",
-                image_id=image.image_id,
+                # With skip_push, repo_digest is the local image id: no registry lookup, and a rebuild
+                # (new content) is a new id, so the container is replaced.
+                image_id=built.repo_digest,
                 memory_mb=settings.memory_mb("generator"),
                 envs=environment_for(config),
                 health=Health(
@@ -67,9 +70,10 @@ class DataGenerator(pulumi.ComponentResource):
                     start_period_s=30,
                 ),
                 restart="on-failure",
+                stop_timeout_s=STOP_TIMEOUT_S,
                 wait=False,  # nothing depends on the generator
             ),
             parent=self,
-            depends_on=[kafka.topic_job],
+            depends_on=[kafka.topic],
         )
         self.register_outputs({"image": built.image_name})

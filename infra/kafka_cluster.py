@@ -1,24 +1,47 @@
-"""Kafka 3.9 in ZooKeeper mode: 1 to 3 brokers and the one-shot job that creates the topic.
+"""Kafka 3.9 in ZooKeeper mode on Confluent Platform 7.9 (cp-kafka): 1 to 3 brokers and the topic.
 
-The apache/kafka image applies none of its KRaft defaults once `KAFKA_ZOOKEEPER_CONNECT` is set, so every
-setting is written out here. Each broker has two listeners: INTERNAL for containers on the stack's
-network, EXTERNAL published on the bind address for programs on the host.
+Why cp-kafka and not apache/kafka: the apache/kafka image formats KRaft storage on every start and exits on
+a ZooKeeper config; cp-kafka's own scripts (`/etc/confluent/docker/{configure,ensure,launch}`) start a
+ZooKeeper-mode broker whenever `KAFKA_PROCESS_ROLES` is unset. They require `KAFKA_ZOOKEEPER_CONNECT`
+and `KAFKA_ADVERTISED_LISTENERS`, refuse `KAFKA_PORT`/`KAFKA_HOST`/`KAFKA_ADVERTISED_{PORT,HOST}`, and map
+every other `KAFKA_*` variable to a broker property. Sources: docs/upstream.md.
+
+Each broker has two listeners: INTERNAL for containers on the stack's network, EXTERNAL published on the
+bind address for programs on the host.
 """
 
 from __future__ import annotations
-
-import shlex
 
 import pulumi
 import pulumi_docker as docker
 
 from infra.containers import ContainerSpec, Health, Platform, data_volume, pinned_image, service_container
+from infra.kafka_topic import Topic
 from infra.settings import INTERNAL_KAFKA_PORT, Settings
 from infra.zookeeper import ZooKeeper
 
 EXTERNAL_KAFKA_PORT = 29092
-LOG_DIR = "/var/lib/kafka/data"  # exists in the image, owned by its user (uid 1000)
-TOOLS = "/opt/kafka/bin"
+LOG_DIR = "/var/lib/kafka/data"  # a VOLUME of the image, created owned by its user `appuser`
+TOOLS = "/usr/bin"  # cp-kafka installs Kafka's tools there, without the `.sh` suffix
+PROBE_HEAP_MB = 64
+# Kafka's tools start a JVM with $KAFKA_HEAP_OPTS, which the probe inherits from the broker's environment:
+# give it a heap of its own and a JIT that starts fast, so it fits beside the broker in the memory limit.
+PROBE_JVM = (
+    f"KAFKA_HEAP_OPTS=-Xmx{PROBE_HEAP_MB}m KAFKA_OPTS= "
+    "KAFKA_JVM_PERFORMANCE_OPTS='-XX:+UseSerialGC -XX:TieredStopAtLevel=1'"
+)
+# A JVM's footprint beyond its heap (metaspace, code cache, threads, direct buffers), allowed for each of
+# the broker and the probe when checking that both fit in the container's memory limit.
+JVM_OVERHEAD_MB = 160
+
+
+def broker_heap_mb(memory_mb: int) -> int:
+    """Half the limit: the rest holds the broker's off-heap memory and the health probe's JVM."""
+    return memory_mb // 2
+
+
+def broker_probe(port: int) -> str:
+    return f"{PROBE_JVM} {TOOLS}/kafka-broker-api-versions --bootstrap-server localhost:{port} > /dev/null"
 
 
 class KafkaCluster(pulumi.ComponentResource):
@@ -27,9 +50,9 @@ class KafkaCluster(pulumi.ComponentResource):
         settings = platform.settings
         self.image = pinned_image("kafka", settings["kafkaImage"], parent=self)
         self.brokers = [self._broker(platform, zookeeper, index) for index in range(1, settings["kafkaBrokers"] + 1)]
-        self.topic_job = self._create_topic(platform)
         self.bootstrap_servers = ",".join(settings.bootstrap_servers)
         self.host_bootstrap_servers = ",".join(f"{settings.client_host}:{port}" for port in settings.broker_host_ports)
+        self.topic = self._topic(settings)
         self.register_outputs({"bootstrapServers": self.bootstrap_servers, "topic": settings["topic"]})
 
     def _broker(self, platform: Platform, zookeeper: ZooKeeper, index: int) -> docker.Container:
@@ -37,7 +60,7 @@ class KafkaCluster(pulumi.ComponentResource):
         name = f"kafka-{index}"
         host_port = settings.host_ports.broker(index)
         replication = settings.replication_factor
-        heap_mb = settings.memory_mb("kafka") // 2
+        heap_mb = broker_heap_mb(settings.memory_mb("kafka"))
         envs = {
             "KAFKA_BROKER_ID": str(index),
             "KAFKA_ZOOKEEPER_CONNECT": zookeeper.connect,
@@ -53,7 +76,7 @@ class KafkaCluster(pulumi.ComponentResource):
             "KAFKA_DEFAULT_REPLICATION_FACTOR": str(replication),
             "KAFKA_MIN_INSYNC_REPLICAS": str(min(replication, 2)),
             "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
-            "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",  # the topic job creates it with the right partitions
+            "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",  # the topic resource creates it with the right partitions
             "KAFKA_LOG_DIRS": LOG_DIR,
             "KAFKA_HEAP_OPTS": f"-Xms{heap_mb}m -Xmx{heap_mb}m",
         }
@@ -66,52 +89,19 @@ class KafkaCluster(pulumi.ComponentResource):
                 envs=envs,
                 ports=[(EXTERNAL_KAFKA_PORT, host_port)],
                 volumes={LOG_DIR: data_volume(platform, name, "data", parent=self)},
-                health=Health(
-                    f"{TOOLS}/kafka-broker-api-versions.sh --bootstrap-server localhost:{INTERNAL_KAFKA_PORT}"
-                    " > /dev/null",
-                    interval_s=10,
-                    timeout_s=20,
-                    start_period_s=30,
-                ),
+                health=Health(broker_probe(INTERNAL_KAFKA_PORT), interval_s=15, timeout_s=20, start_period_s=30),
             ),
             parent=self,
             depends_on=[zookeeper.container],
         )
 
-    def _create_topic(self, platform: Platform) -> docker.Container:
-        """A one-shot container: creates the topic, or grows its partitions to the configured count."""
-        settings = platform.settings
-        return service_container(
-            platform,
-            ContainerSpec(
-                service="kafka-topic-setup",
-                image_id=self.image.image_id,
-                memory_mb=256,
-                health=None,
-                envs={"KAFKA_HEAP_OPTS": "-Xmx128m"},
-                command=["bash", "-c", topic_script(settings)],
-                restart="no",
-                one_shot=True,
-            ),
-            parent=self,
-            depends_on=self.brokers,
+    def _topic(self, settings: Settings) -> Topic:
+        """Created through the EXTERNAL listeners once every broker is healthy."""
+        return Topic(
+            "topic",
+            name=settings["topic"],
+            partitions=settings["topicPartitions"],
+            replication_factor=settings.replication_factor,
+            bootstrap_servers=self.host_bootstrap_servers,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self.brokers),
         )
-
-
-def topic_script(settings: Settings) -> str:
-    """Idempotent: create the topic if missing, then raise its partition count if it is lower."""
-    kafka_topics = f"{TOOLS}/kafka-topics.sh --bootstrap-server {','.join(settings.bootstrap_servers)}"
-    name, partitions, replication = (
-        shlex.quote(settings["topic"]),
-        settings["topicPartitions"],
-        settings.replication_factor,
-    )
-    return (
-        "set -euo pipefail; "
-        f"{kafka_topics} --create --if-not-exists --topic {name} "
-        f"--partitions {partitions} --replication-factor {replication}; "
-        f"current=$({kafka_topics} --describe --topic {name} | grep -c 'Partition: '); "
-        f'if [ "$current" -lt {partitions} ]; then '
-        f"{kafka_topics} --alter --topic {name} --partitions {partitions}; fi; "
-        f"{kafka_topics} --describe --topic {name}"
-    )

@@ -13,7 +13,7 @@ from pathlib import Path
 from string import Template
 
 from generator.config import MAX_DECIMALS, MAX_LEVELS, TOPIC_PATTERN
-from generator.report import LEVEL_PRICE_STEP, SIDES, ReportShape
+from generator.contract import LEVEL_PRICE_STEP, SIDES, ReportShape
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 PASSWORD_PLACEHOLDER = "'<reader password>'"

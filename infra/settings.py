@@ -20,7 +20,7 @@ from pulumi.runtime.config import CONFIG, get_config_env
 
 from generator.config import SETTINGS as GENERATOR_SETTINGS
 from generator.config import GeneratorConfig
-from generator.report import ReportShape
+from generator.contract import ReportShape
 from infra.schema_sql import SchemaSpec
 
 PROJECT = "pipelining-data"
@@ -166,7 +166,7 @@ KEYS: tuple[Key, ...] = (
     _port("clickhousePort", "host port of ClickHouse's HTTP interface; 0 = derived from the stack name"),
     _port("kafkaPort", "host port of the first broker (the next brokers take the next ports); 0 = derived"),
     _image("zookeeper", "zookeeper:3.9.4"),
-    _image("kafka", "apache/kafka:3.9.2"),
+    _image("kafka", "confluentinc/cp-kafka:7.9.6"),
     _image("kafkaUi", "ghcr.io/kafbat/kafka-ui:v1.5.0"),
     _image("clickhouse", "clickhouse/clickhouse-server:26.3.17.4"),
     _image("grafana", "grafana/grafana:12.4.5"),

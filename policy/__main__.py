@@ -1,12 +1,10 @@
-"""The policy pack: `pulumi preview --policy-pack policy` (what `make preview`, `make up` and CI do)."""
+"""The policy pack: `pulumi preview --policy-pack policy` (what `make preview`, `make up` and CI do).
 
-import sys
-from pathlib import Path
+It runs in the project's .venv (PulumiPolicy.yaml), where this repository is installed: `policy.checks`
+imports from any working directory."""
 
 import pulumi_policy.policy
 from pulumi_policy import PolicyPack
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from policy.checks import ENFORCEMENT, POLICIES, keep_secret_markers
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from generator.config import SETTINGS, GeneratorConfig, environment_for, load_config
-from generator.report import ReportShape
+from generator.contract import ReportShape
 from tests.conftest import REPO_ROOT
 
 
@@ -66,6 +66,9 @@ BAD_VALUES = [
     ("KAFKA_COMPRESSION", "brotli", "one of lz4, gzip, none"),
     ("LOG_LEVEL", "loud", "one of DEBUG, INFO"),
     ("RANDOM_SEED", "-3", "an integer >= 0"),
+    ("HEARTBEAT_FILE", "relative/heartbeat", "an absolute path in an existing directory"),
+    ("HEARTBEAT_FILE", "/no/such/directory/heartbeat", "an absolute path in an existing directory"),
+    ("CLIENT_LOG_LEVEL", "chatty", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
 ]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.report import ReportShape
+from generator.contract import ReportShape
 from tests.conftest import REPO_ROOT, run_generator
 from tests.support.broker import TansuBroker, free_port, read_topic
 from tests.support.contract import assert_valid_report
@@ -144,3 +144,32 @@ def test_heartbeat_is_fresh_while_delivering_and_stale_without_a_broker(broker: 
     unhealthy = subprocess.run(health, cwd=REPO_ROOT, check=False, capture_output=True, text=True)
     assert unhealthy.returncode == 1
     assert "no report delivered in the last 2s" in unhealthy.stdout
+
+
+def test_sigterm_during_an_outage_exits_cleanly_within_the_shutdown_timeout(tmp_path: Path) -> None:
+    proxy_port = free_port()
+    broker = TansuBroker(tmp_path / "broker.log", advertised_port=proxy_port).start()
+    proxy = TcpProxy(proxy_port, broker.port).start()
+    try:
+        env = kafka_env(broker.bootstrap, "outage-stop", CREATE_REPORT_INTERVAL="0.005", SHUTDOWN_TIMEOUT="3")
+        process = run_generator(env=env)
+        time.sleep(3)
+        proxy.cut()
+        time.sleep(3)
+        assert process.poll() is None
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        took = time.monotonic() - signalled
+        text = stderr.decode()
+        assert process.returncode == 0, text
+        assert "Traceback" not in text, text
+        result = summary(text)
+        assert result["reason"] == "signal"
+        undelivered = int(result["produced"]) - int(result["delivered"]) - int(result["failed"])
+        assert undelivered > 0, result  # the outage kept reports from being acknowledged
+        assert f"undelivered={undelivered}" in text
+        assert took < 3 + 2, f"stopping took {took:.1f}s, more than SHUTDOWN_TIMEOUT"
+    finally:
+        proxy.stop()
+        broker.stop()

@@ -4,7 +4,8 @@ import statistics
 
 import pytest
 
-from generator.report import ReportFactory, ReportShape
+from generator.contract import ReportShape
+from generator.report import ReportFactory
 from tests.support.contract import assert_valid_report, expected_keys, parse_report
 
 

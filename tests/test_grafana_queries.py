@@ -12,7 +12,8 @@ import pytest
 from dashboards.alerts import QUERY_INTERVAL_MS, AlertRule, pipeline_rules
 from dashboards.market import market_dashboard
 from dashboards.queries import dashboard_queries
-from generator.report import ReportFactory, ReportShape
+from generator.contract import ReportShape
+from generator.report import ReportFactory
 from infra.schema_sql import SchemaSpec
 from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows
 from tests.support.grafana import TimeRange, expand_macros, reduce_stage, threshold_stage

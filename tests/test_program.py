@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from infra.kafka_cluster import JVM_OVERHEAD_MB, PROBE_HEAP_MB, broker_heap_mb
 from infra.settings import KEYS, PROJECT, SettingsError
 from tests.support.program import FLOATING_TAG, dev_config, is_secret, plain_strings, run_program, unwrap
 
-SERVICES = {"zookeeper", "kafka-1", "kafka-topic-setup", "kafka-ui", "clickhouse", "grafana", "generator"}
-LONG_RUNNING = SERVICES - {"kafka-topic-setup"}
+SERVICES = {"zookeeper", "kafka-1", "kafka-ui", "clickhouse", "grafana", "generator"}
+LONG_RUNNING = SERVICES
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +36,11 @@ def test_images_are_pinned_kept_locally_and_referenced_by_id(dev) -> None:
         assert repository and tag and tag != FLOATING_TAG, name
         assert image.inputs["keepLocally"] is True
     assert {name.rpartition(":")[0] for name in remote} >= {
-        "zookeeper", "apache/kafka", "ghcr.io/kafbat/kafka-ui", "clickhouse/clickhouse-server", "grafana/grafana",
+        "zookeeper", "confluentinc/cp-kafka", "ghcr.io/kafbat/kafka-ui", "clickhouse/clickhouse-server",
+        "grafana/grafana",
     }  # fmt: skip
     for container in dev.containers.values():
-        assert container.inputs["image"].startswith("sha256:id-of-"), container.name
+        assert container.inputs["image"].startswith(("sha256:id-of-", "sha256:built-")), container.name
 
 
 def test_long_running_containers_have_health_restart_limits_logs_and_labels(dev) -> None:
@@ -106,7 +108,7 @@ def test_dev_keeps_the_well_known_host_ports_on_loopback(dev) -> None:
         for name, container in dev.containers.items()
     }
     assert published == {
-        "zookeeper": [], "kafka-topic-setup": [], "generator": [],
+        "zookeeper": [], "generator": [],
         "kafka-1": [(9092, "127.0.0.1")], "kafka-ui": [(8080, "127.0.0.1")],
         "clickhouse": [(8123, "127.0.0.1")], "grafana": [(3000, "127.0.0.1")],
     }  # fmt: skip
@@ -151,9 +153,10 @@ def test_broker_count_sets_brokers_and_replication(brokers: int) -> None:
         assert env["KAFKA_BROKER_ID"] == str(index)
         assert env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"] == str(brokers)
         assert program.containers[f"kafka-{index}"].inputs["ports"][0]["external"] == 9092 + index - 1
-    script = program.containers["kafka-topic-setup"].inputs["command"][-1]
-    assert f"--replication-factor {brokers};" in script and "--partitions 3 " in script
-    assert sorted(program.depends_on["kafka-topic-setup"]) == sorted(names)
+    (topic,) = program.of_type("pulumi-python:dynamic/kafka:Topic")
+    assert (topic.inputs["partitions"], topic.inputs["replicationFactor"]) == (3, brokers)
+    assert topic.inputs["bootstrapServers"] == ",".join(f"127.0.0.1:{9092 + i}" for i in range(brokers))
+    assert sorted(program.depends_on["topic"]) == sorted(names)
 
 
 def test_passwords_are_generated_and_only_ever_secret(dev) -> None:
@@ -169,11 +172,9 @@ def test_passwords_are_generated_and_only_ever_secret(dev) -> None:
 
 
 def test_ordering_schema_after_clickhouse_generator_after_topic(dev) -> None:
-    assert {"clickhouse", "kafka-topic-setup"} <= set(dev.depends_on["schema"])
-    assert "kafka-topic-setup" in dev.depends_on["generator"]
+    assert {"clickhouse", "topic"} <= set(dev.depends_on["schema"])
+    assert "topic" in dev.depends_on["generator"]
     assert "zookeeper" in dev.depends_on["kafka-1"]
-    assert dev.containers["kafka-topic-setup"].inputs["mustRun"] is False
-    assert dev.containers["kafka-topic-setup"].inputs["attach"] is True  # `up` waits for it to finish
 
 
 def test_schema_and_generator_share_one_shape() -> None:
@@ -205,3 +206,32 @@ def test_bad_values_fail_with_one_clear_line_each() -> None:
 def test_every_key_has_a_default_the_program_accepts() -> None:
     for key in KEYS:
         assert key.parse(str(key.default).lower() if isinstance(key.default, bool) else str(key.default)) == key.default
+
+
+def test_kafka_env_is_what_cp_kafka_scripts_require_and_accept(dev) -> None:
+    """cp-kafka 7.9 `configure`: ZooKeeper mode unless KAFKA_PROCESS_ROLES; these two are `dub ensure`d;
+    the KAFKA_PORT/HOST family makes it exit 1 (docs/upstream.md)."""
+    env = environment(dev.containers["kafka-1"])
+    assert env["KAFKA_ZOOKEEPER_CONNECT"] and env["KAFKA_ADVERTISED_LISTENERS"]
+    refused = {"KAFKA_PORT", "KAFKA_HOST", "KAFKA_ADVERTISED_PORT", "KAFKA_ADVERTISED_HOST", "KAFKA_PROCESS_ROLES"}
+    assert refused.isdisjoint(env)
+    assert env["KAFKA_LOG_DIRS"] == "/var/lib/kafka/data"  # the image's VOLUME, owned by its user
+
+
+def test_kafka_probe_runs_an_installed_tool_in_a_small_jvm_that_fits_beside_the_broker(dev) -> None:
+    broker = dev.containers["kafka-1"]
+    probe = broker.inputs["healthcheck"]["tests"][1]
+    assert probe.startswith(f"KAFKA_HEAP_OPTS=-Xmx{PROBE_HEAP_MB}m KAFKA_OPTS= ")  # not the broker's heap
+    assert "/usr/bin/kafka-broker-api-versions --bootstrap-server localhost:9092" in probe  # no .sh in cp-kafka
+    heap = int(environment(broker)["KAFKA_HEAP_OPTS"].split("-Xmx")[1].rstrip("m"))
+    assert heap == broker_heap_mb(broker.inputs["memory"])
+    assert heap + JVM_OVERHEAD_MB + PROBE_HEAP_MB + JVM_OVERHEAD_MB <= broker.inputs["memory"]
+
+
+def test_generator_runs_the_built_image_by_id_and_outlives_its_flush_on_stop(dev) -> None:
+    generator = dev.containers["generator"]
+    (built,) = dev.of_type("docker:index/image:Image")
+    assert generator.inputs["image"] == f"sha256:built-{built.inputs['imageName']}"
+    assert not [i for i in dev.of_type("docker:index/remoteImage:RemoteImage") if "generator" in i.inputs["name"]]
+    shutdown = float(environment(generator)["SHUTDOWN_TIMEOUT"])
+    assert generator.inputs["stopTimeout"] > shutdown and generator.inputs["destroyGraceSeconds"] > shutdown

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from generator.report import ReportFactory, ReportShape
+from generator.contract import ReportShape
+from generator.report import ReportFactory
 from infra.schema_sql import PASSWORD_PLACEHOLDER, SchemaSpec, mid_price_sql, schema_objects
 from tests.conftest import REPO_ROOT
 from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows, kafka_stand_in

@@ -9,7 +9,8 @@ from typing import Any
 import dill
 import pytest
 
-from generator.report import ReportFactory, ReportShape
+from generator.contract import ReportShape
+from generator.report import ReportFactory
 from infra.clickhouse_schema import (
     SchemaError,
     SchemaProvider,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from generator.report import LEVEL_PRICE_STEP, ReportShape
+from generator.contract import LEVEL_PRICE_STEP, ReportShape
 
 
 def parse_report(message: bytes) -> dict:

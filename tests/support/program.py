@@ -1,4 +1,4 @@
-"""Run the Pulumi program (`infra/__main__.py`) under Pulumi's mocks and record what it registers."""
+"""Run the Pulumi program (`__main__.py`) under Pulumi's mocks and record what it registers."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import yaml
 from infra.settings import PROJECT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PROGRAM = REPO_ROOT / "infra" / "__main__.py"
+PROGRAM = REPO_ROOT / "__main__.py"
 FLOATING_TAG = "latest"  # the tag every pinning rule refuses; tests build refused references from it
 PORT_KEYS = ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")
 # how Pulumi marks a secret value in resource inputs
@@ -55,6 +55,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         if args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = f"sha256:id-of-{args.inputs['name']}"
+        elif args.typ == "docker:index/image:Image":  # skip_push: repo_digest is the local image id
+            outputs["repoDigest"] = f"sha256:built-{args.inputs['imageName']}"
         elif args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = f"generated-{args.name}"
         return f"{args.name}-id", outputs
