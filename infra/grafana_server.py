@@ -1,4 +1,11 @@
-"""Grafana 12.4 with the ClickHouse plugin preinstalled at a pinned version; no anonymous access."""
+"""Grafana 12.4 with the ClickHouse plugin preinstalled at a pinned version; no anonymous access.
+
+`GF_SECURITY_ADMIN_PASSWORD` is applied only when Grafana's user table is empty (its first start on a new
+volume), so a rotated password would never reach a running stack. The container therefore starts through
+`START_SCRIPT`: on every start with an existing database it sets the admin password to the configured one
+with Grafana's own CLI (password on stdin, not in the process list), then hands over to the image's
+entrypoint, `/run.sh`. Sources: docs/upstream.md.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,17 @@ from infra.passwords import generated_password
 
 HTTP_PORT = 3000
 ADMIN_USER = "admin"
+IMAGE_ENTRYPOINT = "/run.sh"
+START_SCRIPT = f"""\
+set -eu
+if [ -f "$GF_PATHS_DATA/grafana.db" ]; then
+  printf '%s\\n' "$GF_SECURITY_ADMIN_PASSWORD" |
+    grafana cli --homepath "$GF_PATHS_HOME" --config "$GF_PATHS_CONFIG" \\
+      admin reset-admin-password --password-from-stdin > /dev/null ||
+    echo "grafana-start: could not reset the admin password; the previous one stays in force" >&2
+fi
+exec {IMAGE_ENTRYPOINT} "$@"
+"""
 
 
 class Grafana(pulumi.ComponentResource):
@@ -34,6 +52,7 @@ class Grafana(pulumi.ComponentResource):
                 },
                 ports=[(HTTP_PORT, settings.host_ports.grafana)],
                 volumes={"/var/lib/grafana": data_volume(platform, "grafana", "data", parent=self)},
+                entrypoint=["/bin/sh", "-c", START_SCRIPT, "grafana-start"],
                 # the first start downloads the plugin: allow for a slow network
                 health=Health(f"wget -q -O /dev/null http://localhost:{HTTP_PORT}/api/health", start_period_s=60),
             ),

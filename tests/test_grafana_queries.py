@@ -4,6 +4,7 @@ the plugin's macros as the plugin documents them; the alert chains evaluated ove
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -14,7 +15,7 @@ from dashboards.market import market_dashboard
 from dashboards.queries import dashboard_queries
 from generator.contract import ReportShape
 from generator.report import ReportFactory
-from infra.schema_sql import SchemaSpec
+from infra.schema_sql import SchemaSpec, schema_objects
 from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows
 from tests.support.grafana import TimeRange, expand_macros, reduce_stage, threshold_stage
 
@@ -118,3 +119,26 @@ def test_freshness_rule_fires_when_the_newest_row_is_too_old(client: ChdbClient,
     if newest_age_s is not None:
         insert_reports(client, spec, [report(1.0, 2.0, age_s=newest_age_s + 60), report(1.0, 2.0, age_s=newest_age_s)])
     assert evaluate(client, rules(spec)["data-freshness"]) is fires
+
+
+def tables_read(client: ChdbClient, sql: str) -> set[str]:
+    """Every table `sql` reads, as ClickHouse's own analyzer resolves it (subqueries included)."""
+    tree = client.query_with_columns(f"EXPLAIN QUERY TREE {sql}")[1]
+    return {match[1] for (line,) in tree for match in re.finditer(r"\bTABLE id: \d+.*table_name: (\S+)", line)}
+
+
+def granted_tables(spec: SchemaSpec) -> set[str]:
+    reader = next(obj for obj in schema_objects(spec) if obj.kind == "access")
+    return {match[1] for sql in reader.create for match in re.finditer(r"^GRANT SELECT ON (\S+) TO ", sql)}
+
+
+def test_the_reader_is_granted_exactly_the_tables_panels_and_rules_read(client: ChdbClient) -> None:
+    spec = fresh_schema(client)
+    window = last_minutes(5)
+    queries = [query.sql for query in dashboard_queries(spec)]
+    queries += [rule.sql for rule in pipeline_rules(spec, THRESHOLD, FRESHNESS_MINUTES, "dev")]
+    read = set().union(*(tables_read(client, expand_macros(sql, window, {"level": "1"})) for sql in queries))
+    assert f"{spec.database}.{spec.target}" in read and "system.kafka_consumers" in read
+    granted = granted_tables(spec)
+    database_wide = {table for table in read if table.startswith(f"{spec.database}.")}
+    assert granted == {f"{spec.database}.*"} | (read - database_wide)  # nothing missing, nothing extra
