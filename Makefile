@@ -41,20 +41,20 @@ STACK ?= dev
 
 # scripts/pulumi-stack.sh checks the Pulumi CLI and Docker first, then runs `make venv`, then Pulumi.
 up: ## deploy the stack (STACK=dev by default) to the local Docker engine and print its URLs
-	@scripts/pulumi-stack.sh $@ $(STACK)
+	@scripts/pulumi-stack.sh $@ "$(STACK)"
 
 preview: ## show what `make up` would change (pulumi preview --diff)
-	@scripts/pulumi-stack.sh $@ $(STACK)
+	@scripts/pulumi-stack.sh $@ "$(STACK)"
 
 destroy: ## remove every container, network and volume of the stack
-	@scripts/pulumi-stack.sh $@ $(STACK)
+	@scripts/pulumi-stack.sh $@ "$(STACK)"
 
 outputs: ## print the stack's URLs, users and passwords
-	@scripts/pulumi-stack.sh $@ $(STACK)
+	@scripts/pulumi-stack.sh $@ "$(STACK)"
 
 stack: ## create your own stack: make stack NAME=alice (dev's config, ports of its own)
 	@test -n "$(NAME)" || { echo "make stack: NAME is required, e.g. make stack NAME=alice" >&2; exit 2; }
-	@scripts/pulumi-stack.sh $@ $(NAME)
+	@scripts/pulumi-stack.sh $@ "$(NAME)"
 
 stacks: ## list this checkout's stacks with their URLs
 	@scripts/pulumi-stack.sh $@

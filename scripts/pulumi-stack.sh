@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # make up / preview / destroy / outputs / stack / stacks: run Pulumi for the stacks of this checkout.
 #   scripts/pulumi-stack.sh up|preview|destroy|outputs|stack|stacks [STACK]
-# State goes to a file backend in .pulumi/ unless PULUMI_BACKEND_URL is set; its secrets are encrypted
-# with a passphrase generated once into .pulumi-passphrase unless PULUMI_CONFIG_PASSPHRASE(_FILE) is set.
+# State: Pulumi.yaml's `backend: url: file://.` (a file backend in ./.pulumi/, relative to the directory
+# pulumi runs in: always the checkout root here) unless PULUMI_BACKEND_URL is set. Secrets in it are
+# encrypted with a passphrase generated once into .pulumi-passphrase unless PULUMI_CONFIG_PASSPHRASE(_FILE)
+# is set; Pulumi cannot be told about a passphrase file in any project or stack file, so plain `pulumi`
+# commands need `export PULUMI_CONFIG_PASSPHRASE_FILE=$PWD/.pulumi-passphrase` (README).
 set -euo pipefail
 
 action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs|stack|stacks [STACK]}
@@ -16,11 +19,14 @@ fail() {
   exit 2
 }
 
+need_valid_name() {
+  [[ $stack =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] ||
+    fail "$name_variable='$stack' is not accepted: expected letters, digits, '.', '_' or '-'"
+}
+
 need_pulumi() {
   command -v pulumi > /dev/null ||
     fail "the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/, e.g. 'curl -fsSL https://get.pulumi.com | sh') and open a new shell"
-  [[ $stack =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] ||
-    fail "STACK='$stack' is not accepted: expected letters, digits, '.', '_' or '-'"
 }
 
 need_docker() {
@@ -30,11 +36,7 @@ need_docker() {
     fail "the Docker engine is not reachable: start Docker (or set DOCKER_HOST) and check with 'docker info'"
 }
 
-use_local_state() {
-  if [[ -z ${PULUMI_BACKEND_URL:-} ]]; then
-    mkdir -p "$root/.pulumi"
-    export PULUMI_BACKEND_URL="file://$root/.pulumi"
-  fi
+use_local_secrets() {
   if [[ -z ${PULUMI_CONFIG_PASSPHRASE:-} && -z ${PULUMI_CONFIG_PASSPHRASE_FILE:-} ]]; then
     local passphrase="$root/.pulumi-passphrase"
     if [[ ! -s $passphrase ]]; then
@@ -45,9 +47,14 @@ use_local_state() {
   fi
 }
 
+select_stack() {
+  pulumi stack select "$stack" > /dev/null 2>&1 ||
+    fail "no stack '$stack' in this checkout's state: 'make stacks' lists them, 'make stack NAME=$stack' creates it"
+}
+
 # A new stack starts from dev's config without dev's host ports, so it gets ports of its own.
 select_or_create_stack() {
-  if pulumi stack select "$stack" --cwd "$root" > /dev/null 2>&1; then
+  if pulumi stack select "$stack" > /dev/null 2>&1; then
     return
   fi
   local config="$root/Pulumi.$stack.yaml"
@@ -55,7 +62,7 @@ select_or_create_stack() {
     local pattern="^(encryptionsalt|  $project:(${port_keys// /|})):"
     grep -Ev "$pattern" "$root/Pulumi.dev.yaml" > "$config"
   fi
-  pulumi stack init "$stack" --cwd "$root" > /dev/null
+  pulumi stack init "$stack" > /dev/null
   echo "make $action: created stack '$stack' (config: Pulumi.$stack.yaml)" >&2
 }
 
@@ -73,7 +80,7 @@ policy_args() {
 }
 
 list_stacks() {
-  "$root/.venv/bin/python" - "$(pulumi stack ls --json --cwd "$root")" << 'PY'
+  "$root/.venv/bin/python" - "$(pulumi stack ls --json)" << 'PY'
 import json, subprocess, sys
 for stack in json.loads(sys.argv[1]):
     name = stack["name"]
@@ -86,11 +93,14 @@ PY
 
 print_access() {
   echo
-  pulumi stack output --cwd "$root" --stack "$stack"
+  pulumi stack output --stack "$stack"
   echo
   echo "Passwords are secret outputs: 'make outputs STACK=$stack' shows them."
 }
 
+name_variable=STACK
+[[ $action == stack ]] && name_variable=NAME
+need_valid_name
 need_pulumi
 case $action in
   up | preview | destroy) need_docker ;;
@@ -98,13 +108,16 @@ case $action in
   *) fail "unknown action '$action'" ;;
 esac
 make --no-print-directory -C "$root" venv
-use_local_state
-cd "$root"
-if [[ $action == stacks ]]; then
-  list_stacks
-  exit 0
-fi
-select_or_create_stack
+cd "$root" # Pulumi.yaml's relative file:// backend is taken from the directory pulumi runs in
+use_local_secrets
+case $action in
+  stacks)
+    list_stacks
+    exit 0
+    ;;
+  up | stack) select_or_create_stack ;;
+  *) select_stack ;; # read-only and destructive actions never create a stack from a typo
+esac
 case $action in
   up)
     policy_args

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import REPO_ROOT
 
@@ -65,17 +66,19 @@ def test_a_bad_stack_name_is_refused(tmp_path: Path) -> None:
     ]
 
 
-def recording_pulumi(tmp_path: Path, bind_address: str = "") -> Path:
-    """A stand-in for the Pulumi CLI that records its arguments: how the script drives Pulumi is what is
-    tested here (no engine runs); `stack select` fails, as for a stack that does not exist yet."""
+def recording_pulumi(tmp_path: Path, bind_address: str = "", existing: tuple[str, ...] = ()) -> Path:
+    """A stand-in for the Pulumi CLI that records its arguments and the backend it was pointed at: how the
+    script drives Pulumi is what is tested here (no engine runs). `stack select` succeeds for `existing`
+    stacks only, and fails as the CLI does for any other (`no stack named ... found`)."""
     directory = bin_dir(tmp_path, {"docker": 0})
     log = tmp_path / "pulumi.log"
     (directory / "pulumi").write_text(
         "#!/bin/sh\n"
         f'echo "$*" >> {log}\n'
+        f'echo "backend=$PULUMI_BACKEND_URL pwd=$PWD" >> {log}.env\n'
         f'eval last=\\${{$#}}; case "$last" in *pipelining-data-policy*) cat "$last" >> {log} ;; esac\n'
         'case "$1 $2" in\n'
-        '  "stack select") exit 1 ;;\n'
+        f'  "stack select") case " {" ".join(existing)} " in *" $3 "*) exit 0 ;; esac; exit 255 ;;\n'
         f'  "config get") [ -n "{bind_address}" ] && echo "{bind_address}" && exit 0; exit 1 ;;\n'
         "esac\n"
     )
@@ -84,8 +87,8 @@ def recording_pulumi(tmp_path: Path, bind_address: str = "") -> Path:
 
 
 def run_with_state(target: str, path: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": str(path), "HOME": str(tmp_path), "PULUMI_BACKEND_URL": f"file://{tmp_path}/state",
-           "PULUMI_CONFIG_PASSPHRASE": "test-only"}  # fmt: skip
+    """`make target` as a user runs it: no PULUMI_BACKEND_URL, so Pulumi.yaml's backend applies."""
+    env = {"PATH": str(path), "HOME": str(tmp_path), "PULUMI_CONFIG_PASSPHRASE": "test-only"}
     return subprocess.run(["make", target, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
                           timeout=120, check=False)  # fmt: skip
 
@@ -121,7 +124,8 @@ def test_a_new_stack_copies_dev_config_without_its_ports(tmp_path: Path, new_sta
 
 @pytest.mark.parametrize("bind_address", ["", "0.0.0.0"])
 def test_preview_applies_the_policy_pack(tmp_path: Path, new_stack: str, bind_address: str) -> None:
-    result = run_with_state("preview", recording_pulumi(tmp_path, bind_address), tmp_path, f"STACK={new_stack}")
+    pulumi = recording_pulumi(tmp_path, bind_address, existing=(new_stack,))
+    result = run_with_state("preview", pulumi, tmp_path, f"STACK={new_stack}")
     assert result.returncode == 0, result.stderr
     log = (tmp_path / "pulumi.log").read_text().splitlines()
     (preview,) = [line for line in log if line.startswith("preview")]
@@ -132,3 +136,40 @@ def test_preview_applies_the_policy_pack(tmp_path: Path, new_stack: str, bind_ad
         assert not Path(preview.split("--policy-pack-config ")[1]).exists()  # removed afterwards
     else:
         assert "--policy-pack-config" not in preview
+
+
+@pytest.mark.parametrize("target", ["preview", "destroy", "outputs"])
+def test_an_unknown_stack_is_one_line_and_never_created(tmp_path: Path, target: str) -> None:
+    result = run_with_state(target, recording_pulumi(tmp_path, existing=("dev",)), tmp_path, "STACK=dve")
+    assert result.returncode == 2
+    assert our_lines(result) == [
+        f"make {target}: no stack 'dve' in this checkout's state: 'make stacks' lists them, "
+        "'make stack NAME=dve' creates it"
+    ]
+    assert "stack init" not in (tmp_path / "pulumi.log").read_text()
+
+
+def test_up_creates_a_missing_stack(tmp_path: Path, new_stack: str) -> None:
+    result = run_with_state("up", recording_pulumi(tmp_path), tmp_path, f"STACK={new_stack}")
+    assert result.returncode == 0, result.stderr
+    log = (tmp_path / "pulumi.log").read_text()
+    assert f"stack init {new_stack}" in log and f"up --stack {new_stack} --yes" in log
+
+
+@pytest.mark.parametrize(("target", "variable"), [("stack", "NAME"), ("outputs", "STACK")])
+def test_a_name_with_a_space_is_refused(tmp_path: Path, target: str, variable: str) -> None:
+    result = run_with_state(target, recording_pulumi(tmp_path), tmp_path, f"{variable}=a b")
+    assert result.returncode == 2
+    assert our_lines(result) == [
+        f"make {target}: {variable}='a b' is not accepted: expected letters, digits, '.', '_' or '-'"
+    ]
+    assert not (tmp_path / "pulumi.log").exists()
+
+
+def test_pulumi_runs_in_the_checkout_with_the_backend_of_pulumi_yaml(tmp_path: Path) -> None:
+    """Plain `pulumi` commands in the checkout and `make` reach the same stacks: both use Pulumi.yaml's
+    backend (a relative file:// URL is taken from the directory pulumi runs in; docs/upstream.md)."""
+    assert yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())["backend"] == {"url": "file://."}
+    run_with_state("outputs", recording_pulumi(tmp_path, existing=("dev",)), tmp_path)
+    recorded = set((tmp_path / "pulumi.log.env").read_text().splitlines())
+    assert recorded == {f"backend= pwd={REPO_ROOT}"}
