@@ -65,14 +65,11 @@ class KafkaAdmin:
         return len(topic["partitions"])
 
     def create(self, name: str, partitions: int, replication_factor: int) -> None:
-        from kafka.admin import NewTopic  # noqa: PLC0415
-
-        self._client.create_topics([NewTopic(name, partitions, replication_factor)])
+        options = {"num_partitions": partitions, "replication_factor": replication_factor}
+        self._client.create_topics({name: options}, wait_for_metadata=True)
 
     def grow(self, name: str, partitions: int) -> None:
-        from kafka.admin import NewPartitions  # noqa: PLC0415
-
-        self._client.create_partitions({name: NewPartitions(partitions)})
+        self._client.create_partitions({name: partitions})
 
 
 def connect_admin(props: Mapping[str, Any]) -> TopicAdmin:

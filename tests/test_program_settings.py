@@ -69,3 +69,11 @@ def test_derived_ports_stay_clear_of_well_known_and_ephemeral_ports() -> None:
 def test_bad_values_are_named_with_what_is_accepted(raw: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
         settings_from(raw, PROJECT, "dev")
+
+
+def test_every_default_image_is_one_whose_sources_docs_upstream_cites() -> None:
+    """A new pin must come with a fresh reading of that image's scripts (docs/upstream.md)."""
+    cited = (REPO_ROOT / "docs" / "upstream.md").read_text()
+    for key in KEYS:
+        if key.name.endswith("Image"):
+            assert f"`{key.default}`" in cited, f"docs/upstream.md does not cite the sources of {key.default}"
