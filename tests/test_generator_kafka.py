@@ -164,6 +164,8 @@ def test_sigterm_during_an_outage_exits_cleanly_within_the_shutdown_timeout(tmp_
         text = stderr.decode()
         assert process.returncode == 0, text
         assert "Traceback" not in text, text
+        client_lines = re.findall(r" (?:DEBUG|INFO|WARNING|ERROR) kafka\.", text)
+        assert not client_lines, "the Kafka client's own lines are quiet by default"
         result = summary(text)
         assert result["reason"] == "signal"
         undelivered = int(result["produced"]) - int(result["delivered"]) - int(result["failed"])
