@@ -16,7 +16,6 @@ stacks fail to import them.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from string import Template
@@ -35,6 +34,7 @@ from pulumi.dynamic import (
 )
 
 from generator.contract import ReportShape
+from infra.provider_support import first_answer, first_line
 from infra.schema_sql import ORDER_BY, SchemaSpec, schema_objects, target_columns, validate
 
 DEFAULT_WAIT_TIMEOUT_S = 120
@@ -73,17 +73,16 @@ class HttpClickHouse:
 def connect_http(props: Mapping[str, Any]) -> SqlClient:
     """Wait (bounded by `waitTimeoutSeconds`) until ClickHouse answers, then return a client."""
     host, port = props["host"], int(props["port"])
-    deadline = time.monotonic() + float(props.get("waitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S))
-    while True:
-        try:
-            client = HttpClickHouse(host, port, props["adminUser"], props["adminPassword"])
-            client.query("SELECT 1")
-            return client
-        except Exception as error:  # any failure to connect is retried until the deadline
-            if time.monotonic() >= deadline:
-                reason = _first_line(error)
-                raise SchemaError(f"ClickHouse at http://{host}:{port} did not answer in time: {reason}") from None
-            time.sleep(1)
+
+    def answering() -> SqlClient:
+        client = HttpClickHouse(host, port, props["adminUser"], props["adminPassword"])
+        client.query("SELECT 1")
+        return client
+
+    def failure(reason: str) -> SchemaError:
+        return SchemaError(f"ClickHouse at http://{host}:{port} did not answer in time: {reason}")
+
+    return first_answer(answering, float(props.get("waitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S)), failure)
 
 
 def schema_inputs(spec: SchemaSpec) -> dict[str, Any]:
@@ -150,11 +149,6 @@ def _managed_kinds(props: Mapping[str, Any]) -> frozenset[str]:
 
 def _refusal(problem: str) -> str:
     return f"refused: {problem}; set allowDestructiveChanges to allow it (data is lost)"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _statements_of(props: Mapping[str, Any], names: list[str], which: str) -> list[str]:
@@ -285,7 +279,7 @@ class SchemaProvider(ResourceProvider):
             try:
                 client.command(Template(sql).safe_substitute(reader_password=password))
             except Exception as error:
-                raise SchemaError(f"ClickHouse refused `{sql.splitlines()[0]}`: {_first_line(error)}") from None
+                raise SchemaError(f"ClickHouse refused `{sql.splitlines()[0]}`: {first_line(error)}") from None
 
 
 class Schema(Resource, module="clickhouse", name="Schema"):

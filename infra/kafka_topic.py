@@ -13,7 +13,6 @@ class name stable, or refresh and destroy of existing stacks break.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -28,6 +27,8 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+
+from infra.provider_support import first_answer, first_line
 
 DEFAULT_WAIT_TIMEOUT_S = 120
 REQUEST_TIMEOUT_MS = 30_000
@@ -75,19 +76,12 @@ class KafkaAdmin:
 def connect_admin(props: Mapping[str, Any]) -> TopicAdmin:
     """Wait (bounded by `waitTimeoutSeconds`) until a broker answers, then return an admin client."""
     servers = props["bootstrapServers"]
-    deadline = time.monotonic() + float(props.get("waitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S))
-    while True:
-        try:
-            return KafkaAdmin(servers)
-        except Exception as error:  # any failure to bootstrap is retried until the deadline
-            if time.monotonic() >= deadline:
-                raise TopicError(f"no Kafka broker answered at {servers}: {_first_line(error)}") from None
-            time.sleep(1)
 
+    def failure(reason: str) -> TopicError:
+        return TopicError(f"no Kafka broker answered at {servers}: {reason}")
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    wait_s = float(props.get("waitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S))
+    return first_answer(lambda: KafkaAdmin(servers), wait_s, failure)
 
 
 def _whole(value: Any) -> int:
@@ -161,7 +155,7 @@ class TopicProvider(ResourceProvider):
         try:
             return operation(*args)
         except Exception as error:
-            raise TopicError(f"Kafka refused {operation.__name__}{args}: {_first_line(error)}") from None
+            raise TopicError(f"Kafka refused {operation.__name__}{args}: {first_line(error)}") from None
 
 
 class Topic(Resource, module="kafka", name="Topic"):

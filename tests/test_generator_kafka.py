@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,17 @@ def assert_exactly_once(messages: list[bytes], produced: int, shape: ReportShape
     assert len(messages) == produced
     for message in messages:
         assert_valid_report(message, shape)
+
+
+@pytest.fixture
+def cuttable(tmp_path: Path) -> Iterator[tuple[TansuBroker, TcpProxy]]:
+    """A broker of its own that clients reach only through a proxy the test can cut."""
+    proxy_port = free_port()
+    broker = TansuBroker(tmp_path / "broker.log", advertised_port=proxy_port).start()
+    proxy = TcpProxy(proxy_port, broker.port).start()
+    yield broker, proxy
+    proxy.stop()
+    broker.stop()
 
 
 @pytest.mark.parametrize("shape", [ReportShape(), ReportShape(bid_size=5, ask_size=3, random_decimal=2)])
@@ -80,28 +92,22 @@ def test_stdout_mode_prints_valid_json_lines() -> None:
         assert_valid_report(line, ReportShape(bid_size=4, ask_size=6))
 
 
-def test_network_cut_loses_and_duplicates_nothing(tmp_path: Path) -> None:
-    proxy_port = free_port()
-    broker = TansuBroker(tmp_path / "broker.log", advertised_port=proxy_port).start()
-    proxy = TcpProxy(proxy_port, broker.port).start()
-    try:
-        env = kafka_env(broker.bootstrap, "outage", CREATE_REPORT_INTERVAL="0.002", MAX_BUFFERED_REPORTS="100000")
-        process = run_generator("--count", "6000", env=env)  # ~12 s of reports at 500/s
-        time.sleep(3)
-        proxy.cut()
-        time.sleep(10)
-        assert process.poll() is None, "the generator must ride out the outage"
-        proxy.restore()
-        _, stderr = process.communicate(timeout=180)
-        assert process.returncode == 0, stderr
-        result = summary(stderr.decode())
-        assert result["failed"] == "0" and result["produced"] == result["delivered"] == "6000", result
-        stalled = [int(n) for n in re.findall(r"progress .* buffered=(\d+)", stderr.decode())]
-        assert max(stalled) > 2000, "acknowledgements should have stalled while the network was cut"
-        assert_exactly_once(read_topic(broker.bootstrap, "outage", 6000), 6000, ReportShape())
-    finally:
-        proxy.stop()
-        broker.stop()
+def test_network_cut_loses_and_duplicates_nothing(cuttable: tuple[TansuBroker, TcpProxy]) -> None:
+    broker, proxy = cuttable
+    env = kafka_env(broker.bootstrap, "outage", CREATE_REPORT_INTERVAL="0.002", MAX_BUFFERED_REPORTS="100000")
+    process = run_generator("--count", "6000", env=env)  # ~12 s of reports at 500/s
+    time.sleep(3)
+    proxy.cut()
+    time.sleep(10)
+    assert process.poll() is None, "the generator must ride out the outage"
+    proxy.restore()
+    _, stderr = process.communicate(timeout=180)
+    assert process.returncode == 0, stderr
+    result = summary(stderr.decode())
+    assert result["failed"] == "0" and result["produced"] == result["delivered"] == "6000", result
+    stalled = [int(n) for n in re.findall(r"progress .* buffered=(\d+)", stderr.decode())]
+    assert max(stalled) > 2000, "acknowledgements should have stalled while the network was cut"
+    assert_exactly_once(read_topic(broker.bootstrap, "outage", 6000), 6000, ReportShape())
 
 
 def test_sigterm_flushes_everything_produced(broker: TansuBroker) -> None:
@@ -146,32 +152,28 @@ def test_heartbeat_is_fresh_while_delivering_and_stale_without_a_broker(broker: 
     assert "no report delivered in the last 2s" in unhealthy.stdout
 
 
-def test_sigterm_during_an_outage_exits_cleanly_within_the_shutdown_timeout(tmp_path: Path) -> None:
-    proxy_port = free_port()
-    broker = TansuBroker(tmp_path / "broker.log", advertised_port=proxy_port).start()
-    proxy = TcpProxy(proxy_port, broker.port).start()
-    try:
-        env = kafka_env(broker.bootstrap, "outage-stop", CREATE_REPORT_INTERVAL="0.005", SHUTDOWN_TIMEOUT="3")
-        process = run_generator(env=env)
-        time.sleep(3)
-        proxy.cut()
-        time.sleep(3)
-        assert process.poll() is None
-        signalled = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
-        took = time.monotonic() - signalled
-        text = stderr.decode()
-        assert process.returncode == 0, text
-        assert "Traceback" not in text, text
-        client_lines = re.findall(r" (?:DEBUG|INFO|WARNING|ERROR) kafka\.", text)
-        assert not client_lines, "the Kafka client's own lines are quiet by default"
-        result = summary(text)
-        assert result["reason"] == "signal"
-        undelivered = int(result["produced"]) - int(result["delivered"]) - int(result["failed"])
-        assert undelivered > 0, result  # the outage kept reports from being acknowledged
-        assert f"undelivered={undelivered}" in text
-        assert took < 3 + 2, f"stopping took {took:.1f}s, more than SHUTDOWN_TIMEOUT"
-    finally:
-        proxy.stop()
-        broker.stop()
+def test_sigterm_during_an_outage_exits_cleanly_within_the_shutdown_timeout(
+    cuttable: tuple[TansuBroker, TcpProxy],
+) -> None:
+    broker, proxy = cuttable
+    env = kafka_env(broker.bootstrap, "outage-stop", CREATE_REPORT_INTERVAL="0.005", SHUTDOWN_TIMEOUT="3")
+    process = run_generator(env=env)
+    time.sleep(3)
+    proxy.cut()
+    time.sleep(3)
+    assert process.poll() is None
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    took = time.monotonic() - signalled
+    text = stderr.decode()
+    assert process.returncode == 0, text
+    assert "Traceback" not in text, text
+    client_lines = re.findall(r" (?:DEBUG|INFO|WARNING|ERROR) kafka\.", text)
+    assert not client_lines, "the Kafka client's own lines are quiet by default"
+    result = summary(text)
+    assert result["reason"] == "signal"
+    undelivered = int(result["produced"]) - int(result["delivered"]) - int(result["failed"])
+    assert undelivered > 0, result  # the outage kept reports from being acknowledged
+    assert f"undelivered={undelivered}" in text
+    assert took < 3 + 2, f"stopping took {took:.1f}s, more than SHUTDOWN_TIMEOUT"
