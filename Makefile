@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint format bench sql up preview destroy outputs stack stacks
+.PHONY: help venv test lint format bench sql up preview destroy outputs verify status logs stack stacks
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,11 +46,20 @@ up: ## deploy the stack (STACK=dev by default) to the local Docker engine and pr
 preview: ## show what `make up` would change (pulumi preview --diff)
 	@scripts/pulumi-stack.sh $@ "$(STACK)"
 
-destroy: ## remove every container, network and volume of the stack
-	@scripts/pulumi-stack.sh $@ "$(STACK)"
+destroy: ## remove every container, network and volume of the stack (asks first; YES=1 does not)
+	@YES="$(YES)" scripts/pulumi-stack.sh $@ "$(STACK)"
 
 outputs: ## print the stack's URLs, users and passwords
 	@scripts/pulumi-stack.sh $@ "$(STACK)"
+
+verify: ## prove every hop of a deployed stack works, with timings (ALERT=1: drive the mid-price alert too)
+	@ALERT="$(ALERT)" scripts/pulumi-stack.sh $@ "$(STACK)"
+
+status: ## each service's container state and health, and the stack's URLs
+	@scripts/pulumi-stack.sh $@ "$(STACK)"
+
+logs: ## a service's container logs: make logs SERVICE=kafka-1 [FOLLOW=1]
+	@SERVICE="$(SERVICE)" FOLLOW="$(FOLLOW)" scripts/pulumi-stack.sh $@ "$(STACK)"
 
 stack: ## create your own stack: make stack NAME=alice (dev's config, ports of its own)
 	@test -n "$(NAME)" || { echo "make stack: NAME is required, e.g. make stack NAME=alice" >&2; exit 2; }

@@ -13,10 +13,10 @@ import time
 import uuid
 
 from dashboards.alerts import QUERY_INTERVAL_MS, pipeline_rules
+from dashboards.macros import TimeRange, expand_macros
 from generator.contract import ReportShape
 from infra.schema_sql import SchemaSpec
 from tests.support.clickhouse import ChdbClient, apply_schema, shared_session
-from tests.support.grafana import TimeRange, expand_macros
 
 TABLE_ROWS = 10_000_000
 REPORT_INTERVAL_MS = 100

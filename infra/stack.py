@@ -38,3 +38,10 @@ def deploy() -> None:
     pulumi.export("clickhouseReaderUser", clickhouse.reader_user)
     pulumi.export("clickhouseReaderPassword", clickhouse.reader_password)
     pulumi.export("clickhouseDatabase", clickhouse.database)
+    # what `make verify` checks the running stack against
+    pulumi.export("kafkaTopic", settings["topic"])
+    pulumi.export("kafkaTopicPartitions", settings["topicPartitions"])
+    pulumi.export("kafkaReplicationFactor", settings.replication_factor)
+    pulumi.export("schemaSpec", clickhouse.spec_outputs)
+    pulumi.export("grafanaDatasourceUid", objects.datasource.uid)
+    pulumi.export("midPriceThreshold", settings["midPriceThreshold"])

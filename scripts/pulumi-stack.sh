@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make up / preview / destroy / outputs / stack / stacks: run Pulumi for the stacks of this checkout.
-#   scripts/pulumi-stack.sh up|preview|destroy|outputs|stack|stacks [STACK]
+# make up / preview / destroy / outputs / verify / stack / stacks / status / logs: the stacks of this checkout.
+#   scripts/pulumi-stack.sh up|preview|destroy|outputs|verify|stack|stacks|status|logs [STACK]
+# Read from the environment: YES=1 (destroy without asking), ALERT=1 (verify), SERVICE and FOLLOW=1 (logs).
 # State: Pulumi.yaml's `backend: url: file://.` (a file backend in ./.pulumi/, relative to the directory
 # pulumi runs in: always the checkout root here) unless PULUMI_BACKEND_URL is set. Secrets in it are
 # encrypted with a passphrase generated once into .pulumi-passphrase unless PULUMI_CONFIG_PASSPHRASE(_FILE)
@@ -8,7 +9,7 @@
 # commands need `export PULUMI_CONFIG_PASSPHRASE_FILE=$PWD/.pulumi-passphrase` (README).
 set -euo pipefail
 
-action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs|stack|stacks [STACK]}
+action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs|verify|stack|stacks|status|logs [STACK]}
 stack=${2:-dev}
 root=$(cd "$(dirname "$0")/.." && pwd)
 project=pipelining-data
@@ -91,6 +92,46 @@ for stack in json.loads(sys.argv[1]):
 PY
 }
 
+stack_containers() {
+  docker ps -a --filter "label=io.pulumi.project=$project" --filter "label=io.pulumi.stack=$stack" "$@"
+}
+
+# Each service's container state and health, from Docker; then the stack's URLs when Pulumi knows them.
+show_status() {
+  local rows
+  rows=$(stack_containers --format '{{.Label "io.pulumi.service"}}\t{{.State}}\t{{.Status}}' | sort)
+  [[ -n $rows ]] || fail "no containers of stack '$stack' on this Docker engine: make up STACK=$stack"
+  printf 'SERVICE\tSTATE\tSTATUS\n%s\n' "$rows" | awk -F '\t' '{ printf "%-20s %-10s %s\n", $1, $2, $3 }'
+  if command -v pulumi > /dev/null && make --no-print-directory -C "$root" venv > /dev/null &&
+    cd "$root" && use_local_secrets && pulumi stack select "$stack" > /dev/null 2>&1; then
+    echo
+    pulumi stack output --stack "$stack" | grep -E 'Url|BootstrapServers' || true
+  fi
+}
+
+show_logs() {
+  [[ -n ${SERVICE:-} ]] || fail "SERVICE is required, e.g. make logs SERVICE=kafka-1 (services: make status)"
+  local name="$project-$stack-$SERVICE"
+  if ! docker inspect --type container "$name" > /dev/null 2>&1; then
+    local services
+    services=$(stack_containers --format '{{.Label "io.pulumi.service"}}' | sort | tr '\n' ' ')
+    services=${services% }
+    fail "no container '$SERVICE' in stack '$stack' (services: ${services:-none: make up STACK=$stack})"
+  fi
+  local follow=()
+  [[ ${FOLLOW:-} == 1 ]] && follow=(--follow)
+  exec docker logs --tail 200 "${follow[@]}" "$name"
+}
+
+# Removing a stack removes its volumes and their data: a person confirms it by typing the stack's name.
+confirm_destroy() {
+  [[ ${YES:-} == 1 ]] && return
+  [[ -t 0 ]] || fail "refusing to destroy stack '$stack' without a terminal to confirm on: pass YES=1"
+  local answer
+  read -r -p "Destroy stack '$stack': every container, volume and row of data? Type its name to confirm: " answer
+  [[ $answer == "$stack" ]] || fail "not confirmed; nothing was removed"
+}
+
 print_access() {
   echo
   pulumi stack output --stack "$stack"
@@ -101,10 +142,17 @@ print_access() {
 name_variable=STACK
 [[ $action == stack ]] && name_variable=NAME
 need_valid_name
+case $action in
+  status | logs)
+    need_docker
+    if [[ $action == status ]]; then show_status; else show_logs; fi
+    exit 0
+    ;;
+esac
 need_pulumi
 case $action in
   up | preview | destroy) need_docker ;;
-  stack | stacks | outputs) ;;
+  stack | stacks | outputs | verify) ;;
   *) fail "unknown action '$action'" ;;
 esac
 make --no-print-directory -C "$root" venv
@@ -118,6 +166,7 @@ case $action in
   up | stack) select_or_create_stack ;;
   *) select_stack ;; # read-only and destructive actions never create a stack from a typo
 esac
+if [[ $action == destroy ]]; then confirm_destroy; fi
 case $action in
   up)
     policy_args
@@ -130,5 +179,10 @@ case $action in
     ;;
   destroy) pulumi destroy --stack "$stack" --yes ;;
   outputs) pulumi stack output --stack "$stack" --show-secrets ;;
+  verify)
+    alert=()
+    [[ ${ALERT:-} == 1 ]] && alert=(--alert)
+    exec "$root/.venv/bin/python" -m verify --stack "$stack" "${alert[@]}"
+    ;;
   stack) echo "stack '$stack' is ready: make up STACK=$stack" ;;
 esac

@@ -11,13 +11,14 @@ import uuid
 import pytest
 
 from dashboards.alerts import QUERY_INTERVAL_MS, AlertRule, pipeline_rules
+from dashboards.macros import TimeRange, expand_macros
 from dashboards.market import market_dashboard
 from dashboards.queries import dashboard_queries
 from generator.contract import ReportShape
 from generator.report import ReportFactory
 from infra.schema_sql import SchemaSpec, schema_objects
 from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows
-from tests.support.grafana import TimeRange, expand_macros, reduce_stage, threshold_stage
+from tests.support.grafana import reduce_stage, threshold_stage
 
 THRESHOLD = 9.9
 FRESHNESS_MINUTES = 5

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
 import subprocess
 import uuid
@@ -16,15 +17,34 @@ import yaml
 
 from tests.conftest import REPO_ROOT
 
-BASE_TOOLS = ("make", "bash", "sh", "env", "dirname", "head", "base64", "grep", "mkdir", "cat", "test", "mktemp", "rm")
+BASE_TOOLS = (
+    "make",
+    "bash",
+    "sh",
+    "env",
+    "dirname",
+    "head",
+    "base64",
+    "grep",
+    "mkdir",
+    "cat",
+    "test",
+    "mktemp",
+    "rm",
+    "awk",
+    "sort",
+    "tr",
+    "basename",
+)
 
 
 def bin_dir(tmp_path: Path, fakes: dict[str, int] | None = None) -> Path:
-    """A PATH with the basic tools, and `fakes` as commands that exit with the given code."""
+    """A PATH with the basic tools, and `fakes` as commands that exit with the given code (made once per test)."""
     directory = tmp_path / "bin"
-    directory.mkdir()
-    for tool in BASE_TOOLS:
-        (directory / tool).symlink_to(shutil.which(tool))
+    if not directory.exists():
+        directory.mkdir()
+        for tool in BASE_TOOLS:
+            (directory / tool).symlink_to(shutil.which(tool))
     for name, code in (fakes or {}).items():
         (directory / name).write_text(f"#!/bin/sh\nexit {code}\n")
         (directory / name).chmod(0o755)
@@ -173,3 +193,111 @@ def test_pulumi_runs_in_the_checkout_with_the_backend_of_pulumi_yaml(tmp_path: P
     run_with_state("outputs", recording_pulumi(tmp_path, existing=("dev",)), tmp_path)
     recorded = set((tmp_path / "pulumi.log.env").read_text().splitlines())
     assert recorded == {f"backend= pwd={REPO_ROOT}"}
+
+
+SERVICES = ("clickhouse", "generator", "grafana", "kafka-1", "kafka-ui", "zookeeper")
+
+
+def recording_docker(directory: Path, log: Path, services: tuple[str, ...] = SERVICES) -> None:
+    """A docker CLI stand-in: answers `info`, lists the stack's containers (label filters honoured for the
+    stack), `inspect`s them, and records everything it is asked."""
+    rows = "".join(f"{name}\\trunning\\tUp 5 minutes (healthy)\\n" for name in services)
+    listed = "".join(f"{name}\\n" for name in services)
+    names = " ".join(f"pipelining-data-dev-{name}" for name in services)
+    (directory / "docker").unlink(missing_ok=True)
+    (directory / "docker").write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {log}\n'
+        'case "$1" in\n'
+        "  info) exit 0 ;;\n"
+        '  ps) case "$*" in *io.pulumi.stack=dev*) ;; *) exit 0 ;; esac\n'
+        f'      case "$*" in *State*) printf "{rows}" ;; *) printf "{listed}" ;; esac; exit 0 ;;\n'
+        f'  inspect) case " {names} " in *" $4 "*) exit 0 ;; esac; exit 1 ;;\n'
+        "esac\n"
+    )
+    (directory / "docker").chmod(0o755)
+
+
+def docker_make(tmp_path: Path, target: str, *args: str, pulumi_stacks: tuple[str, ...] = ("dev",),
+                stdin: int | None = subprocess.DEVNULL) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    path = recording_pulumi(tmp_path, existing=pulumi_stacks)
+    recording_docker(path, tmp_path / "docker.log")
+    env = {"PATH": str(path), "HOME": str(tmp_path), "PULUMI_CONFIG_PASSPHRASE": "test-only"}
+    return subprocess.run(["make", target, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, check=False, stdin=stdin)  # fmt: skip
+
+
+def test_status_shows_each_service_state_and_health(tmp_path: Path) -> None:
+    result = docker_make(tmp_path, "status")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["SERVICE", "STATE", "STATUS"]
+    assert [line.split()[0] for line in lines[1:7]] == list(SERVICES)
+    assert all("(healthy)" in line for line in lines[1:7])
+    assert "stack output --stack dev" in (tmp_path / "pulumi.log").read_text()
+
+
+def test_status_of_a_stack_without_containers_is_one_line(tmp_path: Path) -> None:
+    result = docker_make(tmp_path, "status", "STACK=alice")
+    assert result.returncode == 2
+    assert our_lines(result) == [
+        "make status: no containers of stack 'alice' on this Docker engine: make up STACK=alice"
+    ]
+
+
+@pytest.mark.parametrize(("follow", "expected"), [("", "logs --tail 200 "), ("1", "logs --tail 200 --follow ")])
+def test_logs_of_a_service_by_its_name(tmp_path: Path, follow: str, expected: str) -> None:
+    result = docker_make(tmp_path, "logs", "SERVICE=kafka-1", f"FOLLOW={follow}")
+    assert result.returncode == 0, result.stderr
+    assert f"{expected}pipelining-data-dev-kafka-1" in (tmp_path / "docker.log").read_text().splitlines()
+
+
+def test_logs_need_a_known_service(tmp_path: Path) -> None:
+    missing = docker_make(tmp_path, "logs")
+    assert missing.returncode == 2
+    assert our_lines(missing) == [
+        "make logs: SERVICE is required, e.g. make logs SERVICE=kafka-1 (services: make status)"
+    ]
+    unknown = docker_make(tmp_path, "logs", "SERVICE=kafka")
+    assert unknown.returncode == 2
+    assert our_lines(unknown) == [
+        "make logs: no container 'kafka' in stack 'dev' (services: " + " ".join(SERVICES) + ")"
+    ]
+
+
+def test_destroy_without_a_terminal_needs_yes(tmp_path: Path) -> None:
+    refused = docker_make(tmp_path, "destroy")
+    assert refused.returncode == 2
+    assert our_lines(refused) == [
+        "make destroy: refusing to destroy stack 'dev' without a terminal to confirm on: pass YES=1"
+    ]
+    assert "destroy" not in (tmp_path / "pulumi.log").read_text()
+    confirmed = docker_make(tmp_path, "destroy", "YES=1")
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert "destroy --stack dev --yes" in (tmp_path / "pulumi.log").read_text()
+
+
+@pytest.mark.parametrize(("typed", "destroyed"), [("dev", True), ("yes", False)])
+def test_destroy_on_a_terminal_asks_for_the_stack_name(tmp_path: Path, typed: str, destroyed: bool) -> None:
+    controller, terminal = pty.openpty()
+    os.write(controller, f"{typed}\n".encode())
+    try:
+        result = docker_make(tmp_path, "destroy", stdin=terminal)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert ("destroy --stack dev --yes" in (tmp_path / "pulumi.log").read_text()) is destroyed
+    assert result.returncode == (0 if destroyed else 2), result.stderr
+    if not destroyed:
+        prompt = "Destroy stack 'dev': every container, volume and row of data? Type its name to confirm: "
+        assert our_lines(result)[-1] == prompt + "make destroy: not confirmed; nothing was removed"
+
+
+def test_verify_runs_the_verify_module_for_an_existing_stack_only(tmp_path: Path) -> None:
+    unknown = docker_make(tmp_path, "verify", "STACK=nope")
+    assert unknown.returncode == 2
+    assert our_lines(unknown)[0].startswith("make verify: no stack 'nope' in this checkout's state")
+    known = docker_make(tmp_path, "verify", "ALERT=1")  # the stand-in has no outputs to give
+    assert known.returncode == 2
+    assert known.stderr.strip().splitlines()[0].startswith("verify: no outputs for stack 'dev'")
+    assert "stack output --json --show-secrets --stack dev" in (tmp_path / "pulumi.log").read_text()

@@ -1,0 +1,184 @@
+"""`make verify`'s hops against real engines: Kafka on tansu, the ClickHouse checks as SQL on chdb; and the
+command's exit codes and one-line failures when a stack is missing or its services are down."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from generator.contract import ReportShape
+from infra.kafka_topic import TopicProvider
+from infra.schema_sql import SchemaSpec
+from tests.conftest import REPO_ROOT
+from tests.support.broker import TansuBroker, free_port
+from tests.support.clickhouse import ChdbClient, apply_schema
+from verify import clickhouse_hop
+from verify.__main__ import REQUIRED_OUTPUTS, parse_time, schema_spec
+from verify.checks import Failed
+from verify.clickhouse_hop import ClickHouseHop, percentile
+from verify.kafka_hop import CANARY_KEY, Canary, KafkaHop, canary_report, price_above
+
+
+def make_topic(broker: TansuBroker, partitions: int = 3) -> str:
+    name = f"verify-{uuid.uuid4().hex[:8]}"
+    props = {"name": name, "partitions": partitions, "replicationFactor": 1, "bootstrapServers": broker.bootstrap}
+    TopicProvider().create(props)
+    return name
+
+
+def test_topic_check_passes_as_configured_and_names_what_differs(broker: TansuBroker) -> None:
+    topic, hop = make_topic(broker), KafkaHop(broker.bootstrap)
+    assert hop.check_topic(topic, 3, 1) == f"topic {topic}: 3 partitions, replication 1"
+    with pytest.raises(Failed, match="expected 6 partitions with replication 1, saw 3 partitions with replication 1"):
+        hop.check_topic(topic, 6, 1)
+    with pytest.raises(Failed, match="saw no such topic"):
+        hop.check_topic("no-such-topic", 3, 1)
+
+
+def test_canaries_are_acknowledged_where_the_broker_put_them(broker: TansuBroker) -> None:
+    topic, shape = make_topic(broker, partitions=1), ReportShape(bid_size=3, ask_size=2)
+    canaries = KafkaHop(broker.bootstrap).produce(topic, [canary_report(shape) for _ in range(3)])
+    assert [(c.partition, c.offset) for c in canaries] == [(0, 0), (0, 1), (0, 2)]
+    consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None, enable_auto_commit=False)
+    consumer.assign([TopicPartition(topic, 0)])
+    consumer.seek_to_beginning()
+    records = [r for batch in consumer.poll(timeout_ms=5000, max_records=10).values() for r in batch]
+    consumer.close()
+    assert [(r.key, r.offset) for r in records] == [(CANARY_KEY, 0), (CANARY_KEY, 1), (CANARY_KEY, 2)]
+    report = json.loads(records[0].value)
+    assert set(report) == {"timestamp", "bid_1", "bid_2", "bid_3", "ask_1", "ask_2", "stats"}
+
+
+def test_an_alert_canary_puts_level_1_just_above_the_threshold() -> None:
+    assert price_above(9.9, 1) == 10.0 and price_above(9.95, 2) == 9.96 and price_above(9.9, 0) == 10
+    report = json.loads(canary_report(ReportShape(), level_1=(10.0, 10.0)))
+    assert (report["bid_1"] + report["ask_1"]) / 2 > 9.9
+
+
+@pytest.fixture
+def chdb_spec() -> SchemaSpec:
+    spec = SchemaSpec(database=f"v_{uuid.uuid4().hex[:12]}", shape=ReportShape(bid_size=2, ask_size=2))
+    apply_schema(ChdbClient(), spec)
+    return spec
+
+
+def deliver(spec: SchemaSpec, messages: list[bytes], positions: list[tuple[int, int]], error: str = "") -> None:
+    """Rows as the Kafka engine presents them, stamped now, at the given (partition, offset)."""
+    rows = []
+    for message, (partition, offset) in zip(messages, positions, strict=True):
+        virtual = {"_topic": spec.topic, "_partition": partition, "_offset": offset, "_error": error,
+                   "_raw_message": message.decode() if error else "",
+                   "_timestamp_ms": time.strftime("%Y-%m-%d %H:%M:%S.000", time.gmtime())}  # fmt: skip
+        payload = json.loads(message) if not error else {}
+        rows.append(json.dumps({**payload, **virtual}).encode())
+    ChdbClient().insert_json_lines(f"{spec.database}.{spec.queue}", rows)
+
+
+def test_landed_canaries_are_found_with_their_latency(chdb_spec: SchemaSpec) -> None:
+    hop = ClickHouseHop(ChdbClient(), chdb_spec)
+    canaries = [Canary(1, 40 + i, time.time()) for i in range(3)]
+    deliver(chdb_spec, [canary_report(chdb_spec.shape) for _ in canaries], [(1, 40), (1, 41), (1, 42)])
+    latencies = hop.canaries_landed(canaries)
+    assert len(latencies) == 3 and all(0 <= ms < 5000 for ms in latencies)
+    assert hop.no_dead_letters(canaries).startswith("no canary in ")
+    assert hop.every_grafana_query_runs(9.9) == "10 dashboard and alert queries ran"
+
+
+def test_a_missing_canary_fails_within_its_bound(chdb_spec: SchemaSpec, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clickhouse_hop, "CONSUMER_SLACK_S", 0.5)
+    started = time.monotonic()
+    with pytest.raises(Failed, match=r"the canary at partition 2, offset 7 .* within 3\.5 s, saw no such row"):
+        ClickHouseHop(ChdbClient(), chdb_spec).canaries_landed([Canary(2, 7, time.time())])
+    assert time.monotonic() - started < 10
+
+
+def test_rows_arriving_counts_only_what_is_not_a_canary(chdb_spec: SchemaSpec) -> None:
+    hop = ClickHouseHop(ChdbClient(), chdb_spec)
+    canaries = [Canary(0, 1, time.time())]
+    deliver(chdb_spec, [canary_report(chdb_spec.shape)], [(0, 1)])
+    with pytest.raises(Failed, match="saw none besides the canaries"):
+        hop.rows_arriving(canaries)
+    deliver(chdb_spec, [canary_report(chdb_spec.shape) for _ in range(4)], [(0, n) for n in range(2, 6)])
+    assert hop.rows_arriving(canaries) == "4 rows in the last 60 s"
+
+
+def test_a_dead_lettered_canary_fails(chdb_spec: SchemaSpec) -> None:
+    deliver(chdb_spec, [b"{not json"], [(0, 9)], error="Cannot parse input")
+    with pytest.raises(Failed, match=r"expected no canary in v_\w+\.metrics_dead_letter, saw 1"):
+        ClickHouseHop(ChdbClient(), chdb_spec).no_dead_letters([Canary(0, 9, time.time())])
+
+
+def test_no_kafka_consumer_is_a_failure(chdb_spec: SchemaSpec) -> None:
+    with pytest.raises(Failed, match=r"expected 1 consumer.* saw 0 consumer"):
+        ClickHouseHop(ChdbClient(), chdb_spec).consumers_healthy()  # chdb runs no Kafka engine
+
+
+def test_a_query_the_server_refuses_is_named() -> None:
+    spec = SchemaSpec(database=f"missing_{uuid.uuid4().hex[:8]}")  # never created
+    with pytest.raises(Failed, match=r"expected 'Mid price .*' to run, saw .*"):
+        ClickHouseHop(ChdbClient(), spec).every_grafana_query_runs(9.9)
+
+
+def test_first_row_after_the_last_up(chdb_spec: SchemaSpec) -> None:
+    hop = ClickHouseHop(ChdbClient(), chdb_spec)
+    started = time.time() - 5
+    assert hop.first_row_after(started) is None
+    deliver(chdb_spec, [canary_report(chdb_spec.shape)], [(0, 0)])
+    assert 0 <= hop.first_row_after(started) <= 10
+
+
+def test_figures_helpers() -> None:
+    assert percentile([5.0], 0.95) == 5.0
+    assert percentile([float(n) for n in range(1, 101)], 0.5) == pytest.approx(50.5)
+    assert parse_time(1_800_000_000) == 1_800_000_000.0
+    assert parse_time("2026-11-28T12:00:00Z") == parse_time("2026-11-28T12:00:00+00:00")
+    spec = schema_spec({"database": "market", "consumers": 2.0, "shape": {"bid_size": 3}})
+    assert spec.consumers == 2 and isinstance(spec.consumers, int) and spec.shape.bid_size == 3
+
+
+def run_verify(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "verify", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=240, check=False)  # fmt: skip
+
+
+def test_bad_usage_and_missing_outputs_exit_2_with_one_line(tmp_path: Path) -> None:
+    missing = run_verify("--stack", "dev", "--outputs", str(tmp_path / "none.json"))
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert missing.stderr.startswith("verify: --outputs ")
+    (tmp_path / "partial.json").write_text(json.dumps({"grafanaUrl": "http://127.0.0.1:1"}))
+    partial = run_verify("--stack", "dev", "--outputs", str(tmp_path / "partial.json"))
+    assert partial.returncode == 2
+    assert partial.stderr.startswith("verify: stack 'dev' lacks outputs ['kafkaBootstrapServers'")
+    assert "make up STACK=dev" in partial.stderr
+    assert run_verify().returncode == 2  # --stack is required
+
+
+def test_a_stack_whose_services_are_all_down_fails_one_line_per_hop(tmp_path: Path) -> None:
+    closed = free_port()
+    outputs = {key: "x" for key in REQUIRED_OUTPUTS} | {
+        "kafkaBootstrapServers": f"127.0.0.1:{closed}", "kafkaTopic": "metrics_raw", "kafkaTopicPartitions": 3,
+        "kafkaReplicationFactor": 1, "clickhouseUrl": f"http://127.0.0.1:{closed}",
+        "grafanaUrl": f"http://127.0.0.1:{closed}", "midPriceThreshold": 9.9,
+        "schemaSpec": {"database": "market", "shape": {}},
+    }  # fmt: skip
+    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
+    result = run_verify("--stack", "down", "--outputs", str(tmp_path / "outputs.json"), "--deployed-at", "0")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    failed = [line.split(" (")[0] for line in lines if line.startswith("verify: FAIL")]
+    assert failed == [
+        "verify: FAIL kafka: topic as configured",
+        "verify: FAIL kafka: canaries produced",
+        "verify: FAIL clickhouse: answers",
+        "verify: FAIL grafana: healthy",
+    ]
+    assert all("; look further: make logs STACK=down SERVICE=" in line for line in lines if "FAIL" in line)
+    assert lines[-1] == "verify: stack=down first_row_s=n/a produce_to_queryable_ms_p50=n/a p95=n/a alert_s=n/a"

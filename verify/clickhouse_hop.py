@@ -1,0 +1,142 @@
+"""The ClickHouse hop: canaries land in the target table, rows keep arriving, nothing dead-lettered, the
+Kafka consumers are healthy, and the reader user can run every query Grafana runs.
+
+Every check is SQL through the same narrow interface the schema provider uses (`query`), so the tests run
+them for real on chdb.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from collections.abc import Sequence
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from dashboards.alerts import pipeline_rules
+from dashboards.macros import TimeRange, expand_macros
+from dashboards.queries import dashboard_queries
+from infra.schema_sql import SchemaSpec
+from verify.checks import Failed, wait_for
+from verify.kafka_hop import Canary
+
+RECENT_S = 60  # "rows keep arriving": some row in the last minute
+EXCEPTION_WINDOW_S = 300  # a consumer exception older than this is history, not a fault
+QUERY_WINDOW_MS = 5 * 60_000
+QUERY_INTERVAL_MS = 10_000
+
+
+class SqlClient(Protocol):
+    def query(self, sql: str) -> list[tuple]: ...
+
+
+class HttpClickHouse:
+    """clickhouse-connect over the stack's published HTTP port."""
+
+    def __init__(self, url: str, user: str, password: str) -> None:
+        import clickhouse_connect  # noqa: PLC0415 -- imported on use
+
+        parts = urlsplit(url)
+        try:
+            self._client = clickhouse_connect.get_client(
+                host=parts.hostname, port=parts.port, username=user, password=password, connect_timeout=3
+            )
+        except Exception as error:  # the driver's message is a page long: keep the reason
+            errno = re.search(r"\[Errno -?\d+\] [^\"')]+", str(error))
+            raise Failed(f"an answer from ClickHouse at {url}", errno[0] if errno else str(error)[:200]) from None
+
+    def query(self, sql: str) -> list[tuple]:
+        return [tuple(row) for row in self._client.query(sql).result_rows]
+
+
+CONSUMER_SLACK_S = 15.0  # the Kafka engine's poll and block assembly, beyond its flush interval
+
+
+def landing_bound_s(spec: SchemaSpec) -> float:
+    """How long a canary may take to become queryable: a few flush intervals plus the consumer's slack."""
+    return 3 * spec.flush_interval_ms / 1000 + CONSUMER_SLACK_S
+
+
+def _positions(canaries: Sequence[Canary]) -> str:
+    return ", ".join(f"({c.partition}, {c.offset})" for c in canaries)
+
+
+class ClickHouseHop:
+    def __init__(self, client: SqlClient, spec: SchemaSpec) -> None:
+        self._client = client
+        self._spec = spec
+        self._target = f"{spec.database}.{spec.target}"
+
+    def canaries_landed(self, canaries: Sequence[Canary]) -> list[float]:
+        """Milliseconds from each canary's acknowledgement to its row being queryable."""
+        latencies, bound = [], landing_bound_s(self._spec)
+        for canary in canaries:
+            where = f"_partition = {canary.partition} AND _offset = {canary.offset}"
+            if not wait_for(lambda w=where: self._count(self._target, w) > 0, bound - (time.time() - canary.acked_at)):
+                raise Failed(
+                    f"the canary at partition {canary.partition}, offset {canary.offset} in "
+                    f"{self._target} within {bound:g} s",
+                    "no such row",
+                )
+            latencies.append(max(0.0, (time.time() - canary.acked_at) * 1000))
+        return latencies
+
+    def rows_arriving(self, canaries: Sequence[Canary]) -> str:
+        recent = self._count(self._target, f"_timestamp_ms >= now64(3) - INTERVAL {RECENT_S} SECOND")
+        organic = recent - len(canaries)
+        if organic <= 0:
+            raise Failed(f"rows from the generator in the last {RECENT_S} s", "none besides the canaries")
+        return f"{organic} rows in the last {RECENT_S} s"
+
+    def no_dead_letters(self, canaries: Sequence[Canary]) -> str:
+        table = f"{self._spec.database}.{self._spec.dead_letter}"
+        dead = self._count(table, f"(partition, offset) IN ({_positions(canaries)})")
+        if dead:
+            raise Failed(f"no canary in {table}", f"{dead}")
+        return f"no canary in {table}"
+
+    def consumers_healthy(self) -> str:
+        rows = self._client.query(
+            "SELECT count(), countIf(arrayExists(t -> t > now() - INTERVAL "
+            f"{EXCEPTION_WINDOW_S} SECOND, exceptions.time)) FROM system.kafka_consumers "
+            f"WHERE database = '{self._spec.database}' AND table = '{self._spec.queue}'"
+        )
+        consumers, failing = (int(value) for value in rows[0])
+        if consumers < self._spec.consumers or failing:
+            expected = f"{self._spec.consumers} consumer(s) of {self._spec.queue} without recent exceptions"
+            seen = f"{consumers} consumer(s), {failing} with exceptions in the last {EXCEPTION_WINDOW_S} s"
+            raise Failed(expected, seen)
+        return f"{consumers} consumer(s), no exception in the last {EXCEPTION_WINDOW_S} s"
+
+    def every_grafana_query_runs(self, threshold: float) -> str:
+        """Run as whoever this client is logged in as (the reader, on a deployed stack)."""
+        now_ms = int(time.time() * 1000)
+        window = TimeRange(now_ms - QUERY_WINDOW_MS, now_ms, QUERY_INTERVAL_MS)
+        queries = [(query.title, query.sql) for query in dashboard_queries(self._spec)]
+        queries += [(rule.name, rule.sql) for rule in pipeline_rules(self._spec, threshold, 5, "verify")]
+        for title, sql in queries:
+            try:
+                self._client.query(expand_macros(sql, window, {"level": "1"}))
+            except Exception as error:
+                raise Failed(f"'{title}' to run", str(error).strip().splitlines()[0]) from None
+        return f"{len(queries)} dashboard and alert queries ran"
+
+    def first_row_after(self, started_at: float) -> float | None:
+        """Seconds from `started_at` (unix) to the first row the Kafka engine delivered after it."""
+        rows = self._client.query(
+            f"SELECT toUnixTimestamp64Milli(min(_timestamp_ms)), count() FROM {self._target} "
+            f"WHERE _timestamp_ms >= fromUnixTimestamp64Milli({int(started_at * 1000)})"
+        )
+        first_ms, count = (int(value) for value in rows[0])
+        return None if not count else max(0.0, first_ms / 1000 - started_at)
+
+    def _count(self, table: str, where: str) -> int:
+        return int(self._client.query(f"SELECT count() FROM {table} WHERE {where}")[0][0])
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The `fraction` quantile (inclusive method); the only value for a single sample."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]

@@ -1,0 +1,90 @@
+"""The Kafka hop: the topic as configured, and canary reports produced with acks=all.
+
+A canary is a report in the normal wire format (so the Kafka engine parses it like any other), sent with
+the key `verify-canary` (visible in kafka-ui) and found in ClickHouse by the partition and offset the
+broker acknowledged: the target table keeps both (`_partition`, `_offset`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from generator.contract import LEVEL_PRICE_STEP, ReportShape
+from verify.checks import Failed
+
+CANARY_KEY = b"verify-canary"
+ACK_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class Canary:
+    partition: int
+    offset: int
+    acked_at: float  # time.time() when the broker acknowledged it
+
+
+def canary_report(shape: ReportShape, level_1: tuple[float, float] | None = None) -> bytes:
+    """A valid report: every level in the middle of its range, or level 1 at `level_1` = (bid, ask)."""
+    decimals = shape.random_decimal
+    report: dict[str, object] = {"timestamp": time.time()}
+    averages = []
+    for side in ("bid", "ask"):
+        prices = [
+            round((shape.random_start + level * LEVEL_PRICE_STEP) / 2, decimals)
+            for level in range(1, shape.level_count(side) + 1)
+        ]
+        if level_1 is not None:
+            prices[0] = level_1[0 if side == "bid" else 1]
+        report.update(zip(shape.level_names(side), prices, strict=True))
+        averages.append(round(sum(prices) / len(prices), decimals))
+    report["stats"] = averages
+    return json.dumps(report).encode()
+
+
+def price_above(threshold: float, decimals: int) -> float:
+    """The smallest price with `decimals` decimals strictly above `threshold`."""
+    scaled = Decimal(str(threshold)).scaleb(decimals)  # exact: 9.95 * 100 in binary floats is 994.99…
+    return float((math.floor(scaled) + 1) / Decimal(10) ** decimals)
+
+
+class KafkaHop:
+    def __init__(self, bootstrap_servers: str) -> None:
+        self._servers = bootstrap_servers.split(",")
+
+    def check_topic(self, topic: str, partitions: int, replication: int) -> str:
+        from kafka.admin import KafkaAdminClient  # noqa: PLC0415 -- imported on use, like the providers
+
+        admin = KafkaAdminClient(bootstrap_servers=self._servers, bootstrap_timeout_ms=5000)
+        try:
+            if topic not in admin.list_topics():
+                raise Failed(f"topic {topic}", "no such topic")
+            (described,) = admin.describe_topics([topic])
+        finally:
+            admin.close()
+        found = (len(described["partitions"]), min(len(p["replica_nodes"]) for p in described["partitions"]))
+        if found != (partitions, replication):
+            raise Failed(
+                f"{partitions} partitions with replication {replication}",
+                f"{found[0]} partitions with replication {found[1]}",
+            )
+        return f"topic {topic}: {partitions} partitions, replication {replication}"
+
+    def produce(self, topic: str, reports: Sequence[bytes], spacing_s: float = 0.0) -> list[Canary]:
+        """Send each report with acks=all and wait for its acknowledgement."""
+        from kafka import KafkaProducer  # noqa: PLC0415
+
+        producer = KafkaProducer(bootstrap_servers=self._servers, acks="all", bootstrap_timeout_ms=5000)
+        try:
+            canaries = []
+            for report in reports:
+                metadata = producer.send(topic, report, key=CANARY_KEY).get(timeout=ACK_TIMEOUT_S)
+                canaries.append(Canary(metadata.partition, metadata.offset, time.time()))
+                time.sleep(spacing_s)
+            return canaries
+        finally:
+            producer.close(timeout=5)
