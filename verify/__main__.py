@@ -90,9 +90,12 @@ def stack_outputs(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(f"--outputs {args.outputs}: {error}") from None
     else:
         found = _pulumi("stack", "output", "--json", "--show-secrets", "--stack", args.stack)
-        if found.returncode != 0:
+        try:
+            outputs = json.loads(found.stdout) if found.returncode == 0 else None
+        except ValueError:
+            outputs = None
+        if not isinstance(outputs, dict):
             raise UsageError(f"no outputs for stack {args.stack!r}: {_last_line(found.stderr)}")
-        outputs = json.loads(found.stdout)
     missing = [key for key in REQUIRED_OUTPUTS if key not in outputs]
     if missing:
         raise UsageError(f"stack {args.stack!r} lacks outputs {missing}: run `make up STACK={args.stack}` first")
