@@ -53,3 +53,22 @@ def test_preview_job_is_least_privilege_and_comments_once_per_pr() -> None:
     assert any(step.get("run") == "make lint test" for step in test_job["steps"])
     assert all(step.get("with", {}).get("cache") == "pip" for step in test_job["steps"] if "setup-python" in
                str(step.get("uses")))  # fmt: skip
+
+
+def test_e2e_deploys_verifies_and_always_destroys() -> None:
+    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "e2e.yml").read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the key `on` as true
+    assert triggers["push"] == {"branches": ["main"]} and triggers["schedule"]
+    assert "labeled" in triggers["pull_request"]["types"]
+    assert workflow["permissions"] == {"contents": "read"}
+    job = workflow["jobs"]["e2e"]
+    assert "'e2e'" in job["if"] and job["timeout-minutes"] <= 60
+    runs = [step.get("run", "") for step in job["steps"]]
+    up, verify, destroy = (next(i for i, run in enumerate(runs) if run.startswith(f"make {t} ")) for t in
+                           ("up", "verify", "destroy"))  # fmt: skip
+    assert up < verify < destroy
+    assert runs[verify].endswith("ALERT=1") and runs[destroy].endswith("YES=1")
+    assert job["steps"][destroy]["if"] == "always()"
+    collected = [step for step in job["steps"] if step.get("if") == "failure()"]
+    assert any("docker logs" in step.get("run", "") for step in collected)
+    assert any(str(step.get("uses", "")).startswith("actions/upload-artifact@") for step in collected)
