@@ -17,6 +17,7 @@ from verify.checks import Failed, wait_for
 
 NEVER_EVALUATED = "0001-01-01T00:00:00Z"  # Go's zero time, as Grafana reports a rule not evaluated yet
 RULES_PATH = "/api/prometheus/grafana/api/v1/rules"
+POLL_S = 5.0  # rule state changes once per evaluation (60 s): no need to ask more often
 
 
 class HttpGet(Protocol):
@@ -90,7 +91,7 @@ class GrafanaHop:
             states.update(self.rule_states())
             return all(states.get(n, {}).get("lastEvaluation", NEVER_EVALUATED) != NEVER_EVALUATED for n in names)
 
-        if not wait_for(evaluated, timeout_s, poll_s=5):
+        if not wait_for(evaluated, timeout_s, poll_s=POLL_S):
             missing = [n for n in names if states.get(n, {}).get("lastEvaluation", NEVER_EVALUATED) == NEVER_EVALUATED]
             raise Failed(f"rules {names} evaluated within {timeout_s:g} s", f"never evaluated: {missing}")
         broken = {n: states[n].get("lastError") for n in names if states[n].get("health") == "error"}
@@ -106,7 +107,7 @@ class GrafanaHop:
             keep_triggering()
             return self.rule_states().get(name, {}).get("state") in ("pending", "firing")
 
-        if not wait_for(alerting, timeout_s, poll_s=5):
+        if not wait_for(alerting, timeout_s, poll_s=POLL_S):
             state = self.rule_states().get(name, {}).get("state")
             raise Failed(f"rule {name!r} pending or firing within {timeout_s:g} s", f"state {state!r}")
         return time.monotonic() - started

@@ -1,0 +1,149 @@
+"""`make verify`'s Grafana hop over real HTTP (a local server with basic auth) answering with Grafana's own
+response bodies for each endpoint, success and error (tests/fixtures/grafana, sources in SOURCES.md)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.support.broker import free_port
+from verify import grafana_hop
+from verify.checks import Failed
+from verify.grafana_hop import RULES_PATH, GrafanaHop, basic_auth_get
+
+FIXTURES = Path(__file__).parent / "fixtures" / "grafana"
+USER, PASSWORD = "admin", "s3cret"
+RULES = ["mid price above threshold", "no new rows"]
+HEALTHY = {
+    "/api/health": (200, "health_ok.json"),
+    "/api/datasources/uid/pipelining-data-clickhouse/health": (200, "datasource_health_ok.json"),
+    "/api/datasources/uid/other/health": (500, "datasource_not_found.json"),
+    "/api/dashboards/uid/pipelining-data-market": (200, "dashboard_ok.json"),
+    "/api/dashboards/uid/other": (404, "dashboard_not_found.json"),
+    "/api/v1/provisioning/alert-rules/mid-price-above": (200, "alert_rule_ok.json"),
+    "/api/v1/provisioning/alert-rules/data-freshness": (200, "alert_rule_ok.json"),
+    "/api/v1/provisioning/alert-rules/other": (404, "alert_rule_not_found.json"),
+    RULES_PATH: (200, "prometheus_rules.json"),
+}
+
+
+class FakeGrafana(BaseHTTPRequestHandler):
+    routes: dict[str, tuple[int, str]] = HEALTHY
+
+    def do_GET(self) -> None:
+        expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        status, fixture = (
+            self.routes.get(self.path, (404, "dashboard_not_found.json"))
+            if self.headers.get("Authorization") == expected
+            else (401, "unauthorized.json")
+        )
+        body = (FIXTURES / fixture).read_bytes()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture
+def grafana(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, dict[str, tuple[int, str]]]]:
+    """A local server answering like Grafana; tests may change its routes."""
+    monkeypatch.setattr(grafana_hop, "POLL_S", 0.05)
+    routes = dict(HEALTHY)
+    handler = type("Handler", (FakeGrafana,), {"routes": routes})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", routes
+    server.shutdown()
+    server.server_close()
+
+
+def hop(url: str, password: str = PASSWORD) -> GrafanaHop:
+    return GrafanaHop(basic_auth_get(url, USER, password))
+
+
+def test_a_healthy_grafana_passes_every_check(grafana) -> None:
+    url, _ = grafana
+    checks = hop(url)
+    assert checks.healthy().endswith("database ok")
+    assert checks.datasource_healthy("pipelining-data-clickhouse").endswith("Data source is working")
+    assert checks.dashboard_exists("pipelining-data-market").startswith("dashboard pipelining-data-market: ")
+    assert checks.rules_provisioned(["mid-price-above", "data-freshness"]) == (
+        "alert rules mid-price-above, data-freshness"
+    )
+    assert checks.rules_evaluated(RULES, timeout_s=1) == "mid price above threshold: inactive, no new rows: inactive"
+
+
+@pytest.mark.parametrize(
+    ("route", "answer", "call", "expected"),
+    [
+        ("/api/health", (503, "health_db_failing.json"), lambda h: h.healthy(), "expected /api/health 200"),
+        ("/api/datasources/uid/pipelining-data-clickhouse/health", (400, "datasource_health_error.json"),
+         lambda h: h.datasource_healthy("pipelining-data-clickhouse"), "saw 400 "),
+        ("/api/datasources/uid/pipelining-data-clickhouse/health", (500, "datasource_not_found.json"),
+         lambda h: h.datasource_healthy("pipelining-data-clickhouse"), "saw 500 Unable to load datasource metadata"),
+        ("/api/dashboards/uid/pipelining-data-market", (404, "dashboard_not_found.json"),
+         lambda h: h.dashboard_exists("pipelining-data-market"), "saw 404 Dashboard not found"),
+        ("/api/v1/provisioning/alert-rules/data-freshness", (404, "alert_rule_not_found.json"),
+         lambda h: h.rules_provisioned(["mid-price-above", "data-freshness"]), "expected alert rule data-freshness"),
+    ],
+)  # fmt: skip
+def test_each_error_answer_is_one_line_naming_what_was_expected(grafana, route, answer, call, expected) -> None:
+    url, routes = grafana
+    routes[route] = answer
+    with pytest.raises(Failed) as failure:
+        call(hop(url))
+    assert expected in str(failure.value) and "\n" not in str(failure.value)
+
+
+def test_rules_not_evaluated_yet_fail_after_the_wait(grafana) -> None:
+    url, routes = grafana
+    routes[RULES_PATH] = (200, "prometheus_rules_not_evaluated.json")
+    with pytest.raises(Failed, match=r"never evaluated: \['mid price above threshold', 'no new rows'\]"):
+        hop(url).rules_evaluated(RULES, timeout_s=0.3)
+
+
+def test_a_rule_in_error_is_named_with_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    body = json.loads((FIXTURES / "prometheus_rules.json").read_text())
+    rule = body["data"]["groups"][0]["rules"][1]
+    rule.update(health="error", lastError="code: 497, ACCESS_DENIED")
+    with pytest.raises(Failed, match=re.escape("errors: {'no new rows': 'code: 497, ACCESS_DENIED'}")):
+        GrafanaHop(lambda path: (200, body)).rules_evaluated(RULES, timeout_s=0)
+
+
+def test_wrong_credentials_show_grafanas_own_message(grafana) -> None:
+    url, _ = grafana
+    with pytest.raises(Failed, match="saw 401 Invalid username or password"):
+        hop(url, password="wrong").datasource_healthy("pipelining-data-clickhouse")
+
+
+def test_no_grafana_at_all_is_one_line() -> None:
+    with pytest.raises(Failed, match=r"expected an answer from Grafana at http://127\.0\.0\.1:\d+, saw no answer"):
+        hop(f"http://127.0.0.1:{free_port()}").healthy()
+
+
+def test_the_alert_is_waited_for_while_canaries_keep_it_triggered(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grafana_hop, "POLL_S", 0.01)
+    body = json.loads((FIXTURES / "prometheus_rules.json").read_text())
+    triggered = []
+
+    def get(path: str) -> tuple[int, dict]:
+        body["data"]["groups"][0]["rules"][0]["state"] = "pending" if len(triggered) >= 3 else "inactive"
+        return 200, body
+
+    seconds = GrafanaHop(get).until_alerting("mid price above threshold", lambda: triggered.append(1), 5)
+    assert len(triggered) == 3 and 0 <= seconds < 5
+    body["data"]["groups"][0]["rules"][0]["state"] = "inactive"
+    expected = "expected rule 'no new rows' pending or firing within 0.05 s, saw state 'inactive'"
+    with pytest.raises(Failed, match=re.escape(expected)):
+        GrafanaHop(lambda path: (200, body)).until_alerting("no new rows", lambda: None, 0.05)
