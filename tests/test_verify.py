@@ -139,6 +139,8 @@ def test_figures_helpers() -> None:
     assert percentile([float(n) for n in range(1, 101)], 0.5) == pytest.approx(50.5)
     assert parse_time(1_800_000_000) == 1_800_000_000.0
     assert parse_time("2026-11-28T12:00:00Z") == parse_time("2026-11-28T12:00:00+00:00")
+    # `pulumi stack history --json` writes RFC 5424 times (pkg/cmd/pulumi/cmd/time.go)
+    assert parse_time("2026-11-28T12:00:00.250Z") == parse_time("2026-11-28T12:00:00Z") + 0.25
     spec = schema_spec({"database": "market", "consumers": 2.0, "shape": {"bid_size": 3}})
     assert spec.consumers == 2 and isinstance(spec.consumers, int) and spec.shape.bid_size == 3
 
