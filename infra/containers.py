@@ -92,13 +92,19 @@ def pinned_image(service: str, image: str, parent: pulumi.Resource) -> docker.Re
     )
 
 
-def data_volume(platform: Platform, service: str, purpose: str, parent: pulumi.Resource) -> docker.Volume:
+def data_volume(
+    platform: Platform,
+    service: str,
+    purpose: str,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> docker.Volume:
     """A named volume, so data outlives the container that uses it."""
     return docker.Volume(
         f"{service}-{purpose}",
         name=platform.name(service, purpose),
         labels=[docker.VolumeLabelArgs(label=label, value=value) for label, value in _labels(platform, service)],
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on)),
     )
 
 

@@ -1,28 +1,36 @@
-"""Kafka 3.9 in ZooKeeper mode on Confluent Platform 7.9 (cp-kafka): 1 to 3 brokers and the topic.
+"""The Kafka cluster, 1 to 3 nodes, in one of two modes (`kafkaMode`), and the topic.
 
-Why cp-kafka and not apache/kafka: the apache/kafka image formats KRaft storage on every start and exits on
-a ZooKeeper config; cp-kafka's own scripts (`/etc/confluent/docker/{configure,ensure,launch}`) start a
-ZooKeeper-mode broker whenever `KAFKA_PROCESS_ROLES` is unset. They require `KAFKA_ZOOKEEPER_CONNECT`
-and `KAFKA_ADVERTISED_LISTENERS`, refuse `KAFKA_PORT`/`KAFKA_HOST`/`KAFKA_ADVERTISED_{PORT,HOST}`, and map
-every other `KAFKA_*` variable to a broker property. Sources: docs/upstream.md.
+- `zookeeper` (the default, as the pipeline is specified): Kafka 3.9 on Confluent Platform 7.9 (cp-kafka),
+  brokers coordinated by ZooKeeper. Not apache/kafka: that image formats KRaft storage on every start and
+  exits on a ZooKeeper config. cp-kafka's scripts (`/etc/confluent/docker/{configure,ensure,launch}`) start
+  a ZooKeeper-mode broker whenever `KAFKA_PROCESS_ROLES` is unset; they require `KAFKA_ZOOKEEPER_CONNECT`
+  and `KAFKA_ADVERTISED_LISTENERS` and refuse `KAFKA_PORT`/`KAFKA_HOST`/`KAFKA_ADVERTISED_{PORT,HOST}`.
+- `kraft`: Kafka 4 on apache/kafka, every node both broker and controller, no ZooKeeper. The image formats
+  its storage with `CLUSTER_ID` on start; the id is generated once per stack and kept in state.
 
-Each broker has two listeners: INTERNAL for containers on the stack's network, EXTERNAL published on the
-bind address for programs on the host.
+Both map every other `KAFKA_*` variable to a property. Every node has INTERNAL (containers on the stack's
+network) and EXTERNAL (published on the bind address for the host) listeners; KRaft adds CONTROLLER, on the
+stack's network only. Sources: docs/upstream.md.
 """
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_docker as docker
+import pulumi_random as random
 
 from infra.containers import ContainerSpec, Health, Platform, data_volume, pinned_image, service_container
+from infra.kafka_mode import ClusterMode
 from infra.kafka_topic import Topic
 from infra.settings import INTERNAL_KAFKA_PORT, Settings
 from infra.zookeeper import ZooKeeper
 
 EXTERNAL_KAFKA_PORT = 29092
-LOG_DIR = "/var/lib/kafka/data"  # a VOLUME of the image, created owned by its user `appuser`
-TOOLS = "/usr/bin"  # cp-kafka installs Kafka's tools there, without the `.sh` suffix
+CONTROLLER_PORT = 9093
+LOG_DIR = "/var/lib/kafka/data"  # created in both images, owned by their user `appuser`
 PROBE_HEAP_MB = 64
 # Kafka's tools start a JVM with $KAFKA_HEAP_OPTS, which the probe inherits from the broker's environment:
 # give it a heap of its own and a JIT that starts fast, so it fits beside the broker in the memory limit.
@@ -35,51 +43,134 @@ PROBE_JVM = (
 JVM_OVERHEAD_MB = 160
 
 
+@dataclass(frozen=True)
+class Flavour:
+    """What differs between the two images."""
+
+    image_key: str
+    api_versions_tool: str  # for the health probe
+    volume_purpose: str  # part of the data volume's name: a new mode never mounts the other's data
+
+
+FLAVOURS = {
+    "zookeeper": Flavour("kafkaImage", "/usr/bin/kafka-broker-api-versions", "data"),  # cp-kafka: no .sh
+    "kraft": Flavour("kafkaKraftImage", "/opt/kafka/bin/kafka-broker-api-versions.sh", "kraft-data"),
+}
+
+
 def broker_heap_mb(memory_mb: int) -> int:
     """Half the limit: the rest holds the broker's off-heap memory and the health probe's JVM."""
     return memory_mb // 2
 
 
-def broker_probe(port: int) -> str:
-    return f"{PROBE_JVM} {TOOLS}/kafka-broker-api-versions --bootstrap-server localhost:{port} > /dev/null"
+def broker_probe(tool: str, port: int) -> str:
+    return f"{PROBE_JVM} {tool} --bootstrap-server localhost:{port} > /dev/null"
+
+
+def kraft_cluster_id(random_hex: str) -> str:
+    """A Kafka cluster id (a UUID as 22 characters of URL-safe base64) from 16 random bytes. The top bit of
+    the first byte is cleared so the id never starts with '-' (Kafka's own `Uuid.randomUuid` avoids that too:
+    it would read as an option on a command line)."""
+    raw = bytearray(bytes.fromhex(random_hex))
+    raw[0] &= 0x7F
+    return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+
+
+def listeners_env(settings: Settings, index: int, with_controller: bool) -> dict[str, str]:
+    name, host_port = f"kafka-{index}", settings.host_ports.broker(index)
+    listeners = [f"INTERNAL://0.0.0.0:{INTERNAL_KAFKA_PORT}", f"EXTERNAL://0.0.0.0:{EXTERNAL_KAFKA_PORT}"]
+    protocols = ["INTERNAL:PLAINTEXT", "EXTERNAL:PLAINTEXT"]
+    if with_controller:
+        listeners.append(f"CONTROLLER://0.0.0.0:{CONTROLLER_PORT}")
+        protocols.append("CONTROLLER:PLAINTEXT")
+    return {
+        "KAFKA_LISTENERS": ",".join(listeners),
+        # clients are never told about the controller listener
+        "KAFKA_ADVERTISED_LISTENERS": (
+            f"INTERNAL://{name}:{INTERNAL_KAFKA_PORT},EXTERNAL://{settings.client_host}:{host_port}"
+        ),
+        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": ",".join(protocols),
+        "KAFKA_INTER_BROKER_LISTENER_NAME": "INTERNAL",
+    }
+
+
+def cluster_env(settings: Settings) -> dict[str, str]:
+    """What every node of either mode shares: replication from the node count, no auto-created topics."""
+    replication = settings.replication_factor
+    heap_mb = broker_heap_mb(settings.memory_mb("kafka"))
+    return {
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": str(replication),
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": str(replication),
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": str(min(replication, 2)),
+        "KAFKA_DEFAULT_REPLICATION_FACTOR": str(replication),
+        "KAFKA_MIN_INSYNC_REPLICAS": str(min(replication, 2)),
+        "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+        "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",  # the topic resource creates it with the right partitions
+        "KAFKA_LOG_DIRS": LOG_DIR,
+        "KAFKA_HEAP_OPTS": f"-Xms{heap_mb}m -Xmx{heap_mb}m",
+    }
+
+
+def zookeeper_env(settings: Settings, index: int, zookeeper_connect: str) -> dict[str, str]:
+    return {
+        "KAFKA_BROKER_ID": str(index),
+        "KAFKA_ZOOKEEPER_CONNECT": zookeeper_connect,
+        **listeners_env(settings, index, with_controller=False),
+    }
+
+
+def kraft_env(settings: Settings, index: int) -> dict[str, str]:
+    voters = ",".join(f"{n}@kafka-{n}:{CONTROLLER_PORT}" for n in range(1, settings["kafkaBrokers"] + 1))
+    replication = settings.replication_factor
+    return {
+        "KAFKA_NODE_ID": str(index),
+        "KAFKA_PROCESS_ROLES": "broker,controller",
+        "KAFKA_CONTROLLER_QUORUM_VOTERS": voters,  # static voters: the image's storage format needs nothing more
+        "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+        # Kafka 4's share-group state topic defaults to replication 3, min ISR 2, like the others
+        "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": str(replication),
+        "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": str(min(replication, 2)),
+        **listeners_env(settings, index, with_controller=True),
+    }
 
 
 class KafkaCluster(pulumi.ComponentResource):
-    def __init__(self, platform: Platform, zookeeper: ZooKeeper, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, platform: Platform, zookeeper: ZooKeeper | None, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("pipelining-data:services:KafkaCluster", "kafka", None, opts)
         settings = platform.settings
-        self.image = pinned_image("kafka", settings["kafkaImage"], parent=self)
-        self.brokers = [self._broker(platform, zookeeper, index) for index in range(1, settings["kafkaBrokers"] + 1)]
+        self.mode = settings["kafkaMode"]
+        flavour = FLAVOURS[self.mode]
+        # registered first: a refused mode switch stops `up` before any node or volume is touched
+        guard = ClusterMode("kafka-mode", self.mode, settings["allowDestructiveSchemaChanges"],
+                            opts=pulumi.ResourceOptions(parent=self))  # fmt: skip
+        self.image = pinned_image("kafka", settings[flavour.image_key], parent=self)
+        self.cluster_id = self._cluster_id() if self.mode == "kraft" else None
+        self.brokers = [
+            self._node(platform, flavour, index, zookeeper, guard) for index in range(1, settings["kafkaBrokers"] + 1)
+        ]
         self.bootstrap_servers = ",".join(settings.bootstrap_servers)
         self.host_bootstrap_servers = ",".join(f"{settings.client_host}:{port}" for port in settings.broker_host_ports)
         self.topic = self._topic(settings)
         self.register_outputs({"bootstrapServers": self.bootstrap_servers, "topic": settings["topic"]})
 
-    def _broker(self, platform: Platform, zookeeper: ZooKeeper, index: int) -> docker.Container:
+    def _cluster_id(self) -> pulumi.Output[str]:
+        """Generated on the first `up` of a KRaft stack and kept in its state: never changes afterwards."""
+        generated = random.RandomId("kafka-cluster-id", byte_length=16, opts=pulumi.ResourceOptions(parent=self))
+        return generated.hex.apply(kraft_cluster_id)
+
+    def _node(
+        self, platform: Platform, flavour: Flavour, index: int, zookeeper: ZooKeeper | None, guard: ClusterMode
+    ) -> docker.Container:
         settings = platform.settings
         name = f"kafka-{index}"
-        host_port = settings.host_ports.broker(index)
-        replication = settings.replication_factor
-        heap_mb = broker_heap_mb(settings.memory_mb("kafka"))
-        envs = {
-            "KAFKA_BROKER_ID": str(index),
-            "KAFKA_ZOOKEEPER_CONNECT": zookeeper.connect,
-            "KAFKA_LISTENERS": f"INTERNAL://0.0.0.0:{INTERNAL_KAFKA_PORT},EXTERNAL://0.0.0.0:{EXTERNAL_KAFKA_PORT}",
-            "KAFKA_ADVERTISED_LISTENERS": (
-                f"INTERNAL://{name}:{INTERNAL_KAFKA_PORT},EXTERNAL://{settings.client_host}:{host_port}"
-            ),
-            "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT",
-            "KAFKA_INTER_BROKER_LISTENER_NAME": "INTERNAL",
-            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": str(replication),
-            "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": str(replication),
-            "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": str(min(replication, 2)),
-            "KAFKA_DEFAULT_REPLICATION_FACTOR": str(replication),
-            "KAFKA_MIN_INSYNC_REPLICAS": str(min(replication, 2)),
-            "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
-            "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",  # the topic resource creates it with the right partitions
-            "KAFKA_LOG_DIRS": LOG_DIR,
-            "KAFKA_HEAP_OPTS": f"-Xms{heap_mb}m -Xmx{heap_mb}m",
-        }
+        envs: dict[str, pulumi.Input[str]] = {**cluster_env(settings)}
+        if zookeeper is not None:
+            envs.update(zookeeper_env(settings, index, zookeeper.connect))
+        else:
+            envs.update(kraft_env(settings, index), CLUSTER_ID=self.cluster_id)
+        volume = data_volume(platform, name, flavour.volume_purpose, parent=self, depends_on=[guard])
         return service_container(
             platform,
             ContainerSpec(
@@ -87,16 +178,21 @@ class KafkaCluster(pulumi.ComponentResource):
                 image_id=self.image.image_id,
                 memory_mb=settings.memory_mb("kafka"),
                 envs=envs,
-                ports=[(EXTERNAL_KAFKA_PORT, host_port)],
-                volumes={LOG_DIR: data_volume(platform, name, "data", parent=self)},
-                health=Health(broker_probe(INTERNAL_KAFKA_PORT), interval_s=15, timeout_s=20, start_period_s=30),
+                ports=[(EXTERNAL_KAFKA_PORT, settings.host_ports.broker(index))],
+                volumes={LOG_DIR: volume},
+                health=Health(
+                    broker_probe(flavour.api_versions_tool, INTERNAL_KAFKA_PORT),
+                    interval_s=15,
+                    timeout_s=20,
+                    start_period_s=30,
+                ),
             ),
             parent=self,
-            depends_on=[zookeeper.container],
+            depends_on=[guard, *([zookeeper.container] if zookeeper is not None else [])],
         )
 
     def _topic(self, settings: Settings) -> Topic:
-        """Created through the EXTERNAL listeners once every broker is healthy."""
+        """Created through the EXTERNAL listeners once every node is healthy."""
         return Topic(
             "topic",
             name=settings["topic"],

@@ -25,6 +25,7 @@ from infra.schema_sql import SchemaSpec
 
 PROJECT = "pipelining-data"
 MAX_BROKERS = 3
+KAFKA_MODES = ("zookeeper", "kraft")
 # A stack without host ports of its own gets a block of PORTS_PER_STACK ports derived from its name, in a
 # range below Linux's ephemeral ports (32768+) and above the well-known ones the `dev` stack uses.
 DERIVED_PORT_BASE = 10_000
@@ -114,6 +115,15 @@ def _pinned_image(raw: str) -> str:
     return raw
 
 
+def _choice(name: str, default: str, options: tuple[str, ...], description: str) -> Key:
+    def parse(raw: str) -> str:
+        if raw.strip() not in options:
+            raise ValueError(raw)
+        return raw.strip()
+
+    return Key(name, "string", default, "one of " + ", ".join(options), parse, description)
+
+
 def _image(service: str, default: str) -> Key:
     accepted = "an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)"
     return Key(f"{service}Image", "string", default, accepted, _pinned_image, f"{service} image, pinned")
@@ -154,11 +164,14 @@ KEYS: tuple[Key, ...] = (
     _shared("reportIntervalSeconds", "CREATE_REPORT_INTERVAL"),
     _shared("topic", "KAFKA_TOPIC"),
     _integer("topicPartitions", 3, 1, 1000, "partitions of the topic (can only grow; at least clickhouseConsumers)"),
+    _choice("kafkaMode", "zookeeper", KAFKA_MODES,
+            "zookeeper: Kafka 3.9 (cp-kafka 7.9) with ZooKeeper; kraft: Kafka 4 (apache/kafka), no ZooKeeper"),
     _integer("kafkaBrokers", 1, 1, MAX_BROKERS, "Kafka brokers; the topic's replication factor is min(brokers, 3)"),
     _integer("clickhouseConsumers", 1, 1, 16, "Kafka-engine consumers in ClickHouse (at most topicPartitions)"),
     _integer("kafkaFlushIntervalMs", 1000, 100, 60_000, "how often ClickHouse flushes what it consumed, ms"),
     _integer("retentionDays", 30, 1, 3650, "days of rows kept in the target table"),
-    _boolean("allowDestructiveSchemaChanges", False, "let `pulumi up` drop columns or tables that hold data"),
+    _boolean("allowDestructiveSchemaChanges", False,
+             "let `pulumi up` drop data: columns or tables, or the Kafka cluster when kafkaMode changes"),
     Key("bindAddress", "string", "127.0.0.1", "an IPv4 address", _bind_address,
         "host address every published port binds to"),
     _port("grafanaPort", "host port of Grafana; 0 = derived from the stack name"),
@@ -167,6 +180,7 @@ KEYS: tuple[Key, ...] = (
     _port("kafkaPort", "host port of the first broker (the next brokers take the next ports); 0 = derived"),
     _image("zookeeper", "zookeeper:3.9.4"),
     _image("kafka", "confluentinc/cp-kafka:7.9.6"),
+    _image("kafkaKraft", "apache/kafka:4.3.1"),
     _image("kafkaUi", "ghcr.io/kafbat/kafka-ui:v1.5.0"),
     _image("clickhouse", "clickhouse/clickhouse-server:26.3.17.4"),
     _image("grafana", "grafana/grafana:12.4.5"),

@@ -18,7 +18,7 @@ from infra.zookeeper import ZooKeeper
 def deploy() -> None:
     settings = load_settings()
     platform = stack_platform(settings)
-    zookeeper = ZooKeeper(platform)
+    zookeeper = ZooKeeper(platform) if settings["kafkaMode"] == "zookeeper" else None
     kafka = KafkaCluster(platform, zookeeper)
     kafka_ui = KafkaUi(platform, kafka)
     clickhouse = ClickHouse(platform, kafka)
@@ -39,6 +39,7 @@ def deploy() -> None:
     pulumi.export("clickhouseReaderPassword", clickhouse.reader_password)
     pulumi.export("clickhouseDatabase", clickhouse.database)
     # what `make verify` checks the running stack against
+    pulumi.export("kafkaMode", kafka.mode)
     pulumi.export("kafkaTopic", settings["topic"])
     pulumi.export("kafkaTopicPartitions", settings["topicPartitions"])
     pulumi.export("kafkaReplicationFactor", settings.replication_factor)

@@ -1,4 +1,4 @@
-"""ZooKeeper: the coordination service Kafka 3.9 runs on in ZooKeeper mode. No host port."""
+"""ZooKeeper: the coordination service Kafka 3.9 runs on in ZooKeeper mode (`kafkaMode` zookeeper). No host port."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Secret, StackV
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, keep_secret_markers
-from tests.support.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, run_program
+from tests.support.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, dev_config, run_program
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value unknown during preview
 POLICY = {policy.name: policy for policy in POLICIES}
@@ -129,8 +129,9 @@ def test_secret_markers_survive_deserialization() -> None:
     assert props["name"] == "plain"
 
 
-def test_our_program_passes_every_policy() -> None:
-    program = run_program()
+@pytest.mark.parametrize("mode", ["zookeeper", "kraft"])
+def test_our_program_passes_every_policy(mode: str) -> None:
+    program = run_program(config={**dev_config(), "kafkaMode": mode})
     by_name: dict[str, PolicyResource] = {}
     for resource in (resource for resource in program.resources if resource.custom):
         props = keep_secret_markers(dict(resource.inputs))

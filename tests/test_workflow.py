@@ -63,6 +63,7 @@ def test_e2e_deploys_verifies_and_always_destroys() -> None:
     assert workflow["permissions"] == {"contents": "read"}
     job = workflow["jobs"]["e2e"]
     assert "'e2e'" in job["if"] and job["timeout-minutes"] <= 60
+    assert job["strategy"]["matrix"]["kafka-mode"] == ["zookeeper", "kraft"]  # both modes, every time
     runs = [step.get("run", "") for step in job["steps"]]
     up, verify, destroy = (next(i for i, run in enumerate(runs) if run.startswith(f"make {t} ")) for t in
                            ("up", "verify", "destroy"))  # fmt: skip

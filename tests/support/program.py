@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import runpy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["imageId"] = f"sha256:id-of-{args.inputs['name']}"
         elif args.typ == "docker:index/image:Image":  # skip_push: repo_digest is the local image id
             outputs["repoDigest"] = f"sha256:built-{args.inputs['imageName']}"
+        elif args.typ == "random:index/randomId:RandomId":  # as kept in state: the same on every run
+            outputs["hex"] = hashlib.sha256(args.name.encode()).hexdigest()[: 2 * int(args.inputs["byteLength"])]
         elif args.typ == "random:index/randomPassword:RandomPassword":
             outputs["result"] = f"generated-{args.name}"
         return f"{args.name}-id", outputs
