@@ -196,6 +196,7 @@ class KafkaCluster(pulumi.ComponentResource):
         return Topic(
             "topic",
             name=settings["topic"],
+            cluster=self.cluster_id.apply(lambda cluster_id: f"kraft:{cluster_id}") if self.cluster_id else self.mode,
             partitions=settings["topicPartitions"],
             replication_factor=settings.replication_factor,
             bootstrap_servers=self.host_bootstrap_servers,

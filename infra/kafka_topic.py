@@ -116,9 +116,9 @@ class TopicProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        keys = ("name", "partitions", "replicationFactor", "bootstrapServers")
+        keys = ("name", "cluster", "partitions", "replicationFactor", "bootstrapServers")
         changed = [key for key in keys if olds.get(key) != news.get(key)]
-        replaces = ["name"] if "name" in changed else []
+        replaces = [key for key in ("name", "cluster") if key in changed]  # a new cluster needs the topic anew
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -165,6 +165,7 @@ class Topic(Resource, module="kafka", name="Topic"):
         self,
         resource_name: str,
         name: str,
+        cluster: pulumi.Input[str],
         partitions: int,
         replication_factor: int,
         bootstrap_servers: pulumi.Input[str],
@@ -173,6 +174,7 @@ class Topic(Resource, module="kafka", name="Topic"):
     ) -> None:
         props = {
             "name": name,
+            "cluster": cluster,  # which cluster: when it is replaced (kafkaMode switch), so is the topic
             "partitions": partitions,
             "replicationFactor": replication_factor,
             "bootstrapServers": bootstrap_servers,

@@ -80,3 +80,5 @@ def test_diff_replaces_only_on_a_new_name(broker: TansuBroker) -> None:
     grown = provider.diff("t", olds, props(broker, "t", partitions=5))
     assert grown.changes is True and grown.replaces == []
     assert provider.diff("t", olds, props(broker, "renamed")).replaces == ["name"]
+    new_cluster = provider.diff("t", {**olds, "cluster": "zookeeper"}, {**olds, "cluster": "kraft:AbC"})
+    assert new_cluster.replaces == ["cluster"]  # created again on the new cluster
