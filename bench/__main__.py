@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import alert_query, generator_throughput, program_eval, schema_storage
+from bench import alert_query, dashboard_range, generator_throughput, program_eval, schema_storage
 
 BENCHMARKS = {
     "generator": generator_throughput.run,
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "ingest": schema_storage.run_ingest,
     "program": program_eval.run,
     "alert-query": alert_query.run,
+    "dashboard-range": dashboard_range.run,
 }
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dashboards.market import datasource_ref
-from dashboards.queries import mid_price_series, newest_row_age
+from dashboards.market import DASHBOARD_UID, Links, datasource_ref, panel_ids
+from dashboards.queries import mid_price_rule_sql, newest_row_age
 from infra.schema_sql import SchemaSpec
 
 EVALUATION_INTERVAL_S = 60
@@ -34,9 +34,17 @@ class AlertRule:
     threshold: float  # C: fires when B > threshold
     no_data_state: str
     summary: str
+    description: str = ""
     for_: str = "1m"
     exec_err_state: str = "Error"
     labels: dict[str, str] = field(default_factory=dict)
+
+    def annotations(self, runbook_url: str, panel_id: int | None) -> dict[str, str]:
+        """Summary, what to do, and the dashboard panel that shows the rule's state (Grafana draws it there)."""
+        notes = {"summary": self.summary, "description": self.description, "runbook_url": runbook_url}
+        if panel_id is not None:
+            notes.update(__dashboardUid__=DASHBOARD_UID, __panelId__=str(panel_id))
+        return notes
 
     def data(self, datasource_uid: str) -> list[dict[str, Any]]:
         """The rule's three stages as Grafana stores them: refId, datasource, relative range, model."""
@@ -83,12 +91,14 @@ def pipeline_rules(spec: SchemaSpec, threshold: float, freshness_minutes: int, s
         AlertRule(
             name="mid price above threshold",
             uid="mid-price-above",
-            sql=mid_price_series(spec, 1, aggregate="max"),
+            sql=mid_price_rule_sql(spec),
             window_s=5 * EVALUATION_INTERVAL_S,
             reducer="max",
             threshold=threshold,
             no_data_state="OK",
             summary=f"Level-1 mid price reached {{{{ $values.B.Value }}}} (threshold {threshold:g})",
+            description="The highest level-1 mid price (ask_1 + bid_1) / 2 in the last 5 minutes is above the "
+            "threshold. Check the mid-price panel; if the data itself looks wrong, see the runbook.",
             labels={**labels, "severity": "warning"},
         ),
         AlertRule(
@@ -100,6 +110,13 @@ def pipeline_rules(spec: SchemaSpec, threshold: float, freshness_minutes: int, s
             threshold=freshness_s,
             no_data_state="Alerting",
             summary=f"Newest row is {{{{ $values.B.Value }}}} s old (limit {freshness_s} s): is the pipeline running?",
+            description="No report reached ClickHouse recently. Run `make status` and `make verify`: the first "
+            "failing hop (generator, Kafka, ClickHouse's consumer) is where to look; the runbook has each case.",
             labels={**labels, "severity": "critical"},
         ),
     ]
+
+
+def rule_panel_ids(spec: SchemaSpec, threshold: float, stack: str) -> dict[str, int]:
+    """The dashboard panel of each rule, by rule uid (ids do not depend on where the links point)."""
+    return panel_ids(spec, threshold, stack, Links(kafka_ui_url="", runbook_url=""))

@@ -1,66 +1,103 @@
 """The "Market data" dashboard as plain data, serialized canonically.
 
-Plain dictionaries rather than grafana-foundation-sdk: eight panels do not need a generated SDK whose
-releases follow Grafana's, and the JSON stays readable in a preview diff. The provider strips `id` and
-`version`; `uid` is ours, and keys are sorted so the same settings give byte-identical JSON.
+Plain dictionaries rather than grafana-foundation-sdk: a dozen panels do not need a generated SDK whose
+releases follow Grafana's, and the JSON stays readable in a preview diff. `uid` is ours, panel ids run 1..n in
+reading order (alert rules link to them), and keys are sorted so the same settings give byte-identical JSON.
+Each panel's size comes from its kind; the order in `dashboard_panels` fills every row of the grid.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from dashboards.queries import Query, dashboard_queries
+from dashboards.queries import Panel, dashboard_panels
 from infra.schema_sql import SchemaSpec
 
 DASHBOARD_UID = "pipelining-data-market"
 PLUGIN_ID = "grafana-clickhouse-datasource"
-PANEL_WIDTH = {"timeseries": 12, "stat": 6, "table": 24}
-PANEL_HEIGHT = {"timeseries": 8, "stat": 4, "table": 6}
+SIZE = {"timeseries": (12, 8), "stat": (6, 4), "table": (24, 6), "alertlist": (12, 8), "text": (12, 8)}
+DEFAULT_SIZE = (12, 8)
 GRID_COLUMNS = 24
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where the dashboard's links panel points: the stack's kafka-ui and the runbook."""
+
+    kafka_ui_url: str
+    runbook_url: str
 
 
 def datasource_ref(datasource_uid: str) -> dict[str, str]:
     return {"type": PLUGIN_ID, "uid": datasource_uid}
 
 
-def target(query: Query, datasource_uid: str) -> dict[str, Any]:
+def target(panel: Panel, datasource_uid: str) -> dict[str, Any]:
     return {
         "refId": "A",
         "datasource": datasource_ref(datasource_uid),
         "editorType": "sql",
-        "format": query.format,
-        "queryType": "timeseries" if query.format == 0 else "table",
-        "rawSql": query.sql,
+        "format": panel.format,
+        "queryType": "timeseries" if panel.format == 0 else "table",
+        "rawSql": panel.sql,
     }
 
 
-def _thresholds(threshold: float | None) -> dict[str, Any]:
-    steps: list[dict[str, Any]] = [{"color": "green", "value": None}]
-    if threshold is not None:
-        steps.append({"color": "red", "value": threshold})
-    return {"mode": "absolute", "steps": steps}
+def size(panel: Panel) -> tuple[int, int]:
+    width, height = SIZE.get(panel.kind, DEFAULT_SIZE)
+    return panel.width or width, panel.height or height
 
 
-def panel(query: Query, datasource_uid: str, grid: dict[str, int], threshold: float | None = None) -> dict[str, Any]:
-    defaults: dict[str, Any] = {"unit": query.unit, "thresholds": _thresholds(threshold)}
-    if threshold is not None:  # draw the alert threshold as a line on the chart
+def _field_config(panel: Panel) -> dict[str, Any]:
+    steps = [{"color": color, "value": value} for color, value in panel.thresholds]
+    defaults: dict[str, Any] = {"unit": panel.unit, "thresholds": {"mode": "absolute", "steps": steps}}
+    if panel.kind == "stat":
+        defaults["color"] = {"mode": "thresholds"}  # the stat turns amber/red, not only its sparkline
+    if panel.threshold_line:  # the alert's threshold as a line on the chart
         defaults["custom"] = {"thresholdsStyle": {"mode": "line"}}
-    return {
-        "type": query.panel,
-        "title": query.title,
-        "datasource": datasource_ref(datasource_uid),
+    return {"defaults": defaults, "overrides": []}
+
+
+def panel_json(panel: Panel, panel_id: int, grid: dict[str, int], datasource_uid: str) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "id": panel_id,
+        "type": panel.kind,
+        "title": panel.title,
+        "description": panel.description,
         "gridPos": grid,
-        "fieldConfig": {"defaults": defaults, "overrides": []},
-        "targets": [target(query, datasource_uid)],
     }
+    if panel.sql:
+        document.update(
+            datasource=datasource_ref(datasource_uid),
+            fieldConfig=_field_config(panel),
+            targets=[target(panel, datasource_uid)],
+        )
+    if panel.options:
+        document["options"] = panel.options
+    return document
 
 
-def _layout(queries: list[Query]) -> list[dict[str, int]]:
+def links_panel(links: Links) -> Panel:
+    content = (
+        f"**[kafka-ui]({links.kafka_ui_url})** — the topic, its partitions and the consumer group.\n\n"
+        f"**[Runbook]({links.runbook_url})** — what each panel and alert means and what to do.\n\n"
+        "`make verify` proves every hop of the stack; `make status` and `make logs SERVICE=…` show the containers."
+    )
+    return Panel(
+        "Links",
+        "text",
+        "Where to look next: kafka-ui and the runbook.",
+        options={"mode": "markdown", "content": content},
+    )
+
+
+def layout(panels: list[Panel]) -> list[dict[str, int]]:
     """Left to right, wrapping at the grid's width."""
     grids, x, y, row_height = [], 0, 0, 0
-    for query in queries:
-        width, height = PANEL_WIDTH[query.panel], PANEL_HEIGHT[query.panel]
+    for panel in panels:
+        width, height = size(panel)
         if x + width > GRID_COLUMNS:
             x, y, row_height = 0, y + row_height, 0
         grids.append({"x": x, "y": y, "w": width, "h": height})
@@ -69,7 +106,7 @@ def _layout(queries: list[Query]) -> list[dict[str, int]]:
 
 
 def level_variable(spec: SchemaSpec) -> dict[str, Any]:
-    levels = [str(level) for level in range(1, min(spec.shape.bid_size, spec.shape.ask_size) + 1)]
+    levels = [str(level) for level in range(1, spec.mid_levels + 1)]
     return {
         "name": "level",
         "label": "Level",
@@ -80,22 +117,35 @@ def level_variable(spec: SchemaSpec) -> dict[str, Any]:
     }
 
 
-def market_dashboard(spec: SchemaSpec, datasource_uid: str, threshold: float) -> dict[str, Any]:
-    queries = dashboard_queries(spec)
-    panels = [
-        panel(query, datasource_uid, grid, threshold if index == 0 else None)
-        for index, (query, grid) in enumerate(zip(queries, _layout(queries), strict=True))
-    ]
+def all_panels(spec: SchemaSpec, threshold: float, stack: str, links: Links) -> list[Panel]:
+    """The panels in reading order, the links panel beside the alert list."""
+    panels = dashboard_panels(spec, threshold, stack)
+    at = next(index for index, panel in enumerate(panels) if panel.kind == "alertlist") + 1
+    return [*panels[:at], links_panel(links), *panels[at:]]
+
+
+def panel_ids(spec: SchemaSpec, threshold: float, stack: str, links: Links) -> dict[str, int]:
+    """Panel id by the uid of the alert rule it shows: what rules link to (`__panelId__`)."""
+    panels = all_panels(spec, threshold, stack, links)
+    return {panel.alert_rule_uid: index for index, panel in enumerate(panels, start=1) if panel.alert_rule_uid}
+
+
+def market_dashboard(spec: SchemaSpec, datasource_uid: str, threshold: float, stack: str, links: Links) -> dict:
+    panels = all_panels(spec, threshold, stack, links)
     return {
         "uid": DASHBOARD_UID,
         "title": "Market data",
+        "description": "The pipeline end to end: prices, ingestion, delay, dead letters, consumers and alerts.",
         "tags": ["pipelining-data"],
         "timezone": "utc",
         "refresh": "10s",
         "time": {"from": "now-15m", "to": "now"},
         "schemaVersion": 41,
         "templating": {"list": [level_variable(spec)]},
-        "panels": panels,
+        "panels": [
+            panel_json(panel, index, grid, datasource_uid)
+            for index, (panel, grid) in enumerate(zip(panels, layout(panels), strict=True), start=1)
+        ],
     }
 
 

@@ -1,39 +1,78 @@
-"""Every SQL query Grafana runs, derived from the schema's `SchemaSpec`.
+"""Every panel of the dashboard, declared by intent, and every SQL query Grafana runs, from the `SchemaSpec`.
 
 Queries are written with the ClickHouse plugin's macros: `$__timeFilter_ms(c)` restricts a DateTime64(3)
 column to the dashboard's (or the rule's) time range — on the target's ORDER BY column, so only the
 granules of that range are read — and `$__timeInterval_ms(c)` buckets it. `${level}` is the dashboard's
 level variable.
+
+Time series read one of two sources, chosen inside the query by the panel's interval: the raw table below
+a minute, the per-minute rollup (`ROLLUP_GRAIN_S`) from a minute up, so a 30-day range reads ~43 k rollup
+rows instead of ~26 M reports. The inactive branch's filter is a constant false, and ClickHouse reads
+nothing for it. Both branches give the same values where both apply (tests/test_grafana_queries.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from infra.schema_sql import SchemaSpec, mid_price_sql
+from infra.schema_sql import ROLLUP_GRAIN_S, SchemaSpec, mid_price_sql
 
 LEVEL_VARIABLE = "${level}"
+# The mid-price rule fires on the highest mid price in its window: the panel's headline series is the same
+# aggregate of the same expression, so the red line and the alert can never disagree.
+MID_PRICE_AGGREGATE = "max"
+PRICE_UNIT = "currencyUSD"  # display only: the generator's prices carry no currency
+FRESH_S, LATE_S = 30, 120  # stat thresholds: green below FRESH_S, amber below LATE_S, red beyond
+RUNBOOK_ANCHOR = "#runbook"
+
+GREEN, AMBER, RED = "green", "orange", "red"
 
 
 @dataclass(frozen=True)
-class Query:
+class Panel:
+    """One panel: what it shows, how to read it, and the query behind it."""
+
     title: str
-    panel: str  # Grafana panel type: timeseries | stat | table
-    sql: str
+    kind: str  # Grafana panel type: timeseries | stat | table | alertlist | text
+    description: str
+    sql: str = ""  # empty for panels without a query (alert list, links)
     unit: str = "none"
+    thresholds: tuple[tuple[str, float | None], ...] = ((GREEN, None),)  # (color, from value), ascending
+    threshold_line: bool = False  # draw the thresholds on the chart (the alert's)
+    alert_rule_uid: str = ""  # the rule whose state this panel shows
+    options: dict[str, Any] = field(default_factory=dict)
+    width: int = 0  # 0: the default for its kind
+    height: int = 0
 
     @property
     def format(self) -> int:
         """The plugin's result format: 0 = time series, 1 = table."""
-        return 0 if self.panel == "timeseries" else 1
+        return 0 if self.kind == "timeseries" else 1
 
 
-def _series(spec: SchemaSpec, columns: str) -> str:
+def _raw(spec: SchemaSpec, columns: str) -> str:
     return (
         f"SELECT $__timeInterval_ms(timestamp) AS time, {columns}\n"
         f"FROM {spec.database}.{spec.target}\n"
-        "WHERE $__timeFilter_ms(timestamp)\n"
-        "GROUP BY time\nORDER BY time"
+        f"WHERE $__timeFilter_ms(timestamp) AND $__interval_s < {ROLLUP_GRAIN_S}\n"
+        "GROUP BY time"
+    )
+
+
+def _rolled_up(spec: SchemaSpec, columns: str) -> str:
+    return (
+        f"SELECT $__timeInterval_ms(minute) AS time, {columns}\n"
+        f"FROM {spec.database}.{spec.rollup}\n"
+        f"WHERE $__timeFilter_ms(minute) AND $__interval_s >= {ROLLUP_GRAIN_S}\n"
+        "GROUP BY time"
+    )
+
+
+def _series(spec: SchemaSpec, raw_columns: str, rollup_columns: str) -> str:
+    """The raw table below a minute per point, the rollup from a minute up: one query, one branch read."""
+    return (
+        f"SELECT * FROM (\n{_raw(spec, raw_columns)}\nUNION ALL\n{_rolled_up(spec, rollup_columns)}\n)\nORDER BY time"
     )
 
 
@@ -41,9 +80,19 @@ def _in_range(spec: SchemaSpec, columns: str) -> str:
     return f"SELECT {columns}\nFROM {spec.database}.{spec.target}\nWHERE $__timeFilter_ms(timestamp)"
 
 
-def mid_price_series(spec: SchemaSpec, level: int | str, aggregate: str = "avg") -> str:
-    mid = mid_price_sql(level, spec.shape.random_decimal)
-    return _series(spec, f"{aggregate}({mid}) AS mid_price")
+def mid_price_aggregate(spec: SchemaSpec, level: int | str) -> str:
+    """What the mid-price rule evaluates, and the mid-price panel's headline series."""
+    return f"{MID_PRICE_AGGREGATE}({mid_price_sql(level, spec.shape.random_decimal)})"
+
+
+def mid_price_rule_sql(spec: SchemaSpec) -> str:
+    """The rule reads the raw table, always: it must see every single report in its window."""
+    return (
+        f"SELECT $__timeInterval_ms(timestamp) AS time, {mid_price_aggregate(spec, 1)} AS mid_price\n"
+        f"FROM {spec.database}.{spec.target}\n"
+        "WHERE $__timeFilter_ms(timestamp)\n"
+        "GROUP BY time\nORDER BY time"
+    )
 
 
 def newest_row_age(spec: SchemaSpec, as_series: bool = False) -> str:
@@ -55,23 +104,82 @@ def newest_row_age(spec: SchemaSpec, as_series: bool = False) -> str:
     return _in_range(spec, f"now64(3) AS time, {age}" if as_series else age)
 
 
-def dashboard_queries(spec: SchemaSpec) -> list[Query]:
+def _mid_price_panel(spec: SchemaSpec, threshold: float) -> Panel:
+    mid = mid_price_sql(LEVEL_VARIABLE, spec.shape.random_decimal)
+    level, finer = LEVEL_VARIABLE, spec.shape.random_decimal + 1  # the rollup keeps bid + ask: halve it exactly
+    return Panel(
+        title=f"Mid price (ask_{level} + bid_{level}) / 2",
+        kind="timeseries",
+        description=(
+            f"Highest, lowest and average mid price per interval at the chosen level. The alert watches the "
+            f"highest at level 1: it fires above the red line ({threshold:g}); its state shows on this chart."
+        ),
+        sql=_series(
+            spec,
+            f"{mid_price_aggregate(spec, level)} AS mid_price_max, min({mid}) AS mid_price_min, "
+            f"sum({mid}) / count() AS mid_price_avg",
+            f"toDecimal64(max(mid2_max_{level}), {finer}) / 2 AS mid_price_max, "
+            f"toDecimal64(min(mid2_min_{level}), {finer}) / 2 AS mid_price_min, "
+            f"toDecimal128(sum(mid2_sum_{level}), {finer}) / 2 / sum(reports) AS mid_price_avg",
+        ),
+        unit=PRICE_UNIT,
+        thresholds=((GREEN, None), (RED, threshold)),
+        threshold_line=True,
+        alert_rule_uid="mid-price-above",
+    )
+
+
+def dashboard_panels(spec: SchemaSpec, threshold: float, stack: str) -> list[Panel]:
+    """Every panel, in reading order."""
     return [
-        Query(f"Mid price (ask_{LEVEL_VARIABLE} + bid_{LEVEL_VARIABLE}) / 2", "timeseries",
-              mid_price_series(spec, LEVEL_VARIABLE)),
-        Query("Best bid and best ask (level 1)", "timeseries",
-              _series(spec, "avg(bid_1) AS best_bid, avg(ask_1) AS best_ask")),
-        Query("Average bid and ask (stats)", "timeseries",
-              _series(spec, "avg(bid_avg) AS bid_avg, avg(ask_avg) AS ask_avg")),
-        Query("Rows ingested per second", "timeseries", _series(spec, "count() / $__interval_s AS rows_per_s"),
+        _mid_price_panel(spec, threshold),
+        Panel("Best bid and best ask (level 1)", "timeseries",
+              "Average level-1 bid and ask per interval. An ask below the bid would mean crossed data.",
+              _series(spec, "sum(bid_1) / count() AS best_bid, sum(ask_1) / count() AS best_ask",
+                      "sum(bid_1_sum) / sum(reports) AS best_bid, sum(ask_1_sum) / sum(reports) AS best_ask"),
+              unit=PRICE_UNIT),
+        Panel("Average bid and ask (stats)", "timeseries",
+              "The reports' own `stats` averages over all levels, averaged per interval.",
+              _series(spec, "sum(bid_avg) / count() AS bid_avg, sum(ask_avg) / count() AS ask_avg",
+                      "sum(bid_avg_sum) / sum(reports) AS bid_avg, sum(ask_avg_sum) / sum(reports) AS ask_avg"),
+              unit=PRICE_UNIT),
+        Panel("Rows ingested per second", "timeseries",
+              "Reports stored per second. Flat at the generator's rate is good; a drop to zero means the "
+              "generator, Kafka or ClickHouse's consumer stopped: see the stats on the right and the runbook.",
+              _series(spec, "count() / $__interval_s AS rows_per_s", "sum(reports) / $__interval_s AS rows_per_s"),
               unit="rowsps"),
-        Query("End-to-end delay (now - newest Kafka timestamp)", "stat",
-              _in_range(spec, "dateDiff('millisecond', max(_timestamp_ms), now64(3)) / 1000 AS delay_s"), unit="s"),
-        Query("Freshness of the newest row", "stat", newest_row_age(spec), unit="s"),
-        Query("Rows in the dead-letter table", "stat",
+        Panel("End-to-end delay", "stat",
+              "Now minus the newest Kafka timestamp stored: how far ClickHouse is behind the topic. About the "
+              f"flush interval is normal; amber from {FRESH_S} s, red from {LATE_S} s.",
+              _in_range(spec, "dateDiff('millisecond', max(_timestamp_ms), now64(3)) / 1000 AS delay_s"),
+              unit="s", thresholds=((GREEN, None), (AMBER, FRESH_S), (RED, LATE_S))),
+        Panel("Freshness of the newest row", "stat",
+              "Age of the newest report in range. Seconds is normal; a huge value means no row in range at all. "
+              "The freshness alert fires past its limit.",
+              newest_row_age(spec), unit="s", thresholds=((GREEN, None), (AMBER, FRESH_S), (RED, LATE_S)),
+              alert_rule_uid="data-freshness"),
+        Panel("Rows in the dead-letter table", "stat",
+              "Messages in range that failed to parse, kept verbatim in the dead-letter table. Anything above "
+              "0 is red: query the table for `error` and `raw_message` (runbook).",
               f"SELECT count() AS dead_letter_rows\nFROM {spec.database}.{spec.dead_letter}\n"
-              "WHERE $__timeFilter_ms(seen_at)"),
-        Query("Kafka consumers", "table",
+              "WHERE $__timeFilter_ms(seen_at)",
+              thresholds=((GREEN, None), (RED, 1))),
+        Panel("Kafka consumer exceptions (5 min)", "stat",
+              "Exceptions ClickHouse's Kafka consumers raised in the last 5 minutes. 0 is normal; see the "
+              "consumers table below for the last message.",
+              "SELECT sum(length(arrayFilter(t -> t > now() - INTERVAL 5 MINUTE, exceptions.time)))"
+              " AS recent_exceptions\nFROM system.kafka_consumers\n"
+              f"WHERE database = '{spec.database}' AND table = '{spec.queue}'",
+              thresholds=((GREEN, None), (RED, 1))),
+        Panel("Alerts of this stack", "alertlist",
+              "The pipeline's rules (mid price, freshness) for this stack, with their current state.",
+              options={"viewMode": "list", "groupMode": "default", "maxItems": 10, "sortOrder": 1,
+                       "dashboardAlerts": False, "alertName": "", "alertInstanceLabelFilter": f'{{stack="{stack}"}}',
+                       "stateFilter": {"firing": True, "pending": True, "noData": True, "normal": True,
+                                       "error": True}}),
+        Panel("Kafka consumers", "table",
+              "ClickHouse's consumers of the topic: seconds since each last polled, messages read, exceptions "
+              "and the last one, commits and rebalances.",
               "SELECT consumer_id,\n"
               "    dateDiff('second', last_poll_time, now()) AS last_poll_age_s,\n"
               "    num_messages_read AS messages_read,\n"
@@ -83,3 +191,8 @@ def dashboard_queries(spec: SchemaSpec) -> list[Query]:
               f"WHERE database = '{spec.database}' AND table = '{spec.queue}'\n"
               "ORDER BY consumer_id"),
     ]  # fmt: skip
+
+
+def queried_panels(spec: SchemaSpec, threshold: float, stack: str) -> list[Panel]:
+    """The panels that run SQL."""
+    return [panel for panel in dashboard_panels(spec, threshold, stack) if panel.sql]

@@ -39,7 +39,7 @@ from infra.schema_sql import ORDER_BY, SchemaSpec, schema_objects, target_column
 
 DEFAULT_WAIT_TIMEOUT_S = 120
 SCHEMA_KEYS = ("objects", "applyOrder", "targetColumns", "orderBy", "spec", "readerPassword", "manageReader")
-DATA_KINDS = frozenset({"database", "table", "kafka_table", "view"})
+DATA_KINDS = frozenset({"database", "table", "kafka_table", "view", "rollup"})
 ACCESS_KINDS = frozenset({"access"})
 
 
@@ -176,14 +176,19 @@ def migration_plan(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str
         keeps_queue = spec.queue in old_objects and spec.queue not in changed
         if keeps_queue:
             plan.append(f"DETACH TABLE {spec.database}.{spec.queue}")
+        # a rollup is derived from the target: rebuilt (dropped, created, backfilled) whenever its DDL changes
+        rebuilt = [n for n in changed if new_objects[n]["kind"] == "rollup"]
         plan += _statements_of(olds, _names(olds, frozenset({"view"})), "drop")
         plan += _statements_of(olds, [n for n in removed if old_objects[n]["kind"] != "view"], "drop")
+        plan += _statements_of(olds, [n for n in rebuilt if n in old_objects], "drop")
         plan += _alter_target(olds, news, spec)
         if spec.queue in changed and spec.queue in old_objects:
             plan += _statements_of(olds, [spec.queue], "drop")
         if keeps_queue:
             plan.append(f"ATTACH TABLE {spec.database}.{spec.queue}")
-        plan += _statements_of(news, _names(news, DATA_KINDS), "create")
+        # in apply order: a rollup (and its backfill) is in place before the queue's views resume consumption
+        creates = [n for n in _names(news, DATA_KINDS) if new_objects[n]["kind"] != "rollup" or n in rebuilt]
+        plan += _statements_of(news, creates, "create")
     reader_changed = olds.get("readerPassword") != news.get("readerPassword") or any(
         new_objects[n]["kind"] == "access" for n in changed
     )

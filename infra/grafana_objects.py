@@ -8,8 +8,8 @@ import json
 import pulumi
 import pulumiverse_grafana as grafana
 
-from dashboards.alerts import EVALUATION_INTERVAL_S, AlertRule, pipeline_rules
-from dashboards.market import DASHBOARD_UID, PLUGIN_ID, canonical_json, market_dashboard
+from dashboards.alerts import EVALUATION_INTERVAL_S, AlertRule, pipeline_rules, rule_panel_ids
+from dashboards.market import DASHBOARD_UID, PLUGIN_ID, Links, canonical_json, market_dashboard
 from infra.clickhouse_server import NATIVE_PORT, ClickHouse
 from infra.grafana_server import Grafana
 from infra.settings import Settings
@@ -20,7 +20,12 @@ FOLDER_UID = "pipelining-data"
 
 class GrafanaObjects(pulumi.ComponentResource):
     def __init__(
-        self, settings: Settings, server: Grafana, clickhouse: ClickHouse, opts: pulumi.ResourceOptions | None = None
+        self,
+        settings: Settings,
+        server: Grafana,
+        clickhouse: ClickHouse,
+        kafka_ui_url: str,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pipelining-data:grafana:Objects", "grafana-objects", None, opts)
         # Talks to the stack's own Grafana, and only once it answers its health check.
@@ -57,16 +62,27 @@ class GrafanaObjects(pulumi.ComponentResource):
         self.dashboard = grafana.oss.Dashboard(
             "market-dashboard",
             folder=folder.uid,
-            config_json=canonical_json(market_dashboard(spec, DATASOURCE_UID, settings["midPriceThreshold"])),
+            config_json=canonical_json(
+                market_dashboard(
+                    spec,
+                    DATASOURCE_UID,
+                    settings["midPriceThreshold"],
+                    settings.stack,
+                    Links(kafka_ui_url=kafka_ui_url, runbook_url=settings["runbookUrl"]),
+                )
+            ),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.datasource])),
         )
         rules = pipeline_rules(spec, settings["midPriceThreshold"], settings["freshnessMinutes"], settings.stack)
+        panels = rule_panel_ids(spec, settings["midPriceThreshold"], settings.stack)
         self.rule_group = grafana.alerting.RuleGroup(
             "pipeline-alerts",
             name="pipeline",
             folder_uid=folder.uid,
             interval_seconds=EVALUATION_INTERVAL_S,
-            rules=[rule_args(rule, self.datasource.uid) for rule in rules],
+            rules=[
+                rule_args(rule, self.datasource.uid, settings["runbookUrl"], panels.get(rule.uid)) for rule in rules
+            ],
             opts=child,
         )
         if settings["alertWebhookUrl"]:
@@ -90,7 +106,9 @@ class GrafanaObjects(pulumi.ComponentResource):
         )
 
 
-def rule_args(rule: AlertRule, datasource_uid: pulumi.Input[str]) -> grafana.alerting.RuleGroupRuleArgs:
+def rule_args(
+    rule: AlertRule, datasource_uid: pulumi.Input[str], runbook_url: str, panel_id: int | None
+) -> grafana.alerting.RuleGroupRuleArgs:
     return grafana.alerting.RuleGroupRuleArgs(
         name=rule.name,
         uid=rule.uid,
@@ -99,7 +117,7 @@ def rule_args(rule: AlertRule, datasource_uid: pulumi.Input[str]) -> grafana.ale
         no_data_state=rule.no_data_state,
         exec_err_state=rule.exec_err_state,
         labels=rule.labels,
-        annotations={"summary": rule.summary},
+        annotations=rule.annotations(runbook_url, panel_id),
         datas=[
             grafana.alerting.RuleGroupRuleDataArgs(
                 ref_id=stage["ref_id"],

@@ -42,10 +42,22 @@ class SchemaSpec:
     target_view: str = "metrics_mv"
     dead_letter: str = "metrics_dead_letter"
     dead_letter_view: str = "metrics_dead_letter_mv"
+    rollup: str = "metrics_1m"
+    rollup_view: str = "metrics_1m_mv"
 
     @property
     def reader_profile(self) -> str:
         return f"{self.reader_user}_profile"
+
+    @property
+    def mid_levels(self) -> int:
+        """Levels that have both a bid and an ask, hence a mid price."""
+        return min(self.shape.bid_size, self.shape.ask_size)
+
+    @property
+    def mid_type(self) -> str:
+        """A mid price: one more decimal than the prices, so the mean of two prices is exact."""
+        return f"Decimal(18, {self.shape.random_decimal + 1})"
 
     @property
     def price_type(self) -> str:
@@ -58,7 +70,7 @@ class SchemaObject:
     """One object the schema owns, with the statements that create and drop it."""
 
     name: str
-    kind: str  # database | kafka_table | table | view | access
+    kind: str  # database | kafka_table | table | view | rollup (table, backfill and view) | access
     create: tuple[str, ...]
     drop: tuple[str, ...]
 
@@ -75,7 +87,7 @@ def validate(spec: SchemaSpec) -> list[str]:
         "reader_user": spec.reader_user,
         **{
             f"table {n}": getattr(spec, n)
-            for n in ("queue", "target", "target_view", "dead_letter", "dead_letter_view")
+            for n in ("queue", "target", "target_view", "dead_letter", "dead_letter_view", "rollup", "rollup_view")
         },
     }
     for what, name in names.items():
@@ -113,6 +125,48 @@ def target_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
     ]
 
 
+ROLLUP_GRAIN_S = 60
+
+
+def rollup_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
+    """(name, type) of the rollup: per minute, the report count and what each panel aggregates.
+
+    Per level it keeps `bid + ask` (twice the mid price: exact, and half the work of the mid itself on
+    every insert); the panels halve it with one more decimal, as `mid_price_sql` does."""
+    decimals = spec.shape.random_decimal
+
+    def simple(function: str, kind: str) -> str:
+        return f"SimpleAggregateFunction({function}, {kind})"
+
+    prices, sums = f"Decimal(18, {decimals})", f"Decimal(38, {decimals})"
+    columns = [("minute", "DateTime CODEC(DoubleDelta, ZSTD(1))"), ("reports", simple("sum", "UInt64"))]
+    for level in range(1, spec.mid_levels + 1):
+        columns += [
+            (f"mid2_min_{level}", simple("min", prices)),
+            (f"mid2_max_{level}", simple("max", prices)),
+            (f"mid2_sum_{level}", simple("sum", sums)),
+        ]
+    return columns + [(f"{name}_sum", simple("sum", sums)) for name in ROLLUP_SUMMED]
+
+
+ROLLUP_SUMMED = ("bid_1", "ask_1", "bid_avg", "ask_avg")  # the panels' averages: sum / reports
+
+
+def rollup_select(spec: SchemaSpec) -> str:
+    """One row per minute of the target's rows, with the rollup's columns in order."""
+    aggregates = ["count() AS reports"]
+    for level in range(1, spec.mid_levels + 1):
+        twice_mid = f"bid_{level} + ask_{level}"
+        aggregates += [f"min({twice_mid}) AS mid2_min_{level}", f"max({twice_mid}) AS mid2_max_{level}",
+                       f"sum({twice_mid}) AS mid2_sum_{level}"]  # fmt: skip
+    aggregates += [f"sum({name}) AS {name}_sum" for name in ROLLUP_SUMMED]
+    return (
+        "SELECT\n    toStartOfMinute(timestamp) AS minute,\n"
+        + _indent(aggregates)
+        + f"\nFROM {spec.database}.{spec.target}\nGROUP BY minute"
+    )
+
+
 def mid_price_sql(level: int | str, decimals: int) -> str:
     """Exact mid price of a level: one more decimal than the prices, so 9.9 and 10.0 give 9.95.
 
@@ -135,6 +189,8 @@ def _render(template: str, spec: SchemaSpec) -> str:
         "wire_level_columns": _indent([f"{name} {spec.price_type}" for name in spec.shape.price_names()]),
         "target_columns": _indent([f"{name} {kind}" for name, kind in target_columns(spec)]),
         "level_names": _indent(spec.shape.price_names()),
+        "rollup_columns": _indent([f"{name} {kind}" for name, kind in rollup_columns(spec)]),
+        "rollup_select": rollup_select(spec),
         "order_by": ORDER_BY,
         "reader_password": "${reader_password}",  # substituted only when executed
     }
@@ -152,6 +208,15 @@ def schema_objects(spec: SchemaSpec) -> list[SchemaObject]:
         SchemaObject(db, "database", _statements("01_database.sql", spec), (f"DROP DATABASE IF EXISTS {db}",)),
         _table(spec.dead_letter, "table", "05_dead_letter.sql", spec),
         _table(spec.target, "table", "03_target.sql", spec),
+        SchemaObject(
+            spec.rollup,
+            "rollup",
+            _statements("08_rollup.sql", spec),
+            (
+                f"DROP VIEW IF EXISTS {spec.database}.{spec.rollup_view} SYNC",
+                f"DROP TABLE IF EXISTS {spec.database}.{spec.rollup} SYNC",
+            ),
+        ),
         _table(spec.queue, "kafka_table", "02_queue.sql", spec),
         _table(spec.target_view, "view", "04_target_view.sql", spec),
         _table(spec.dead_letter_view, "view", "06_dead_letter_view.sql", spec),

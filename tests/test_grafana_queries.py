@@ -3,6 +3,7 @@ the plugin's macros as the plugin documents them; the alert chains evaluated ove
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -10,15 +11,16 @@ import uuid
 
 import pytest
 
-from dashboards.alerts import QUERY_INTERVAL_MS, AlertRule, pipeline_rules
+from dashboards.alerts import QUERY_INTERVAL_MS, AlertRule, pipeline_rules, rule_panel_ids
 from dashboards.macros import TimeRange, expand_macros
-from dashboards.market import market_dashboard
-from dashboards.queries import dashboard_queries
+from dashboards.market import Links, all_panels, market_dashboard
+from dashboards.queries import GREEN, MID_PRICE_AGGREGATE, RED, dashboard_panels, mid_price_aggregate, queried_panels
 from generator.contract import ReportShape
 from generator.report import ReportFactory
 from infra.schema_sql import SchemaSpec, schema_objects
-from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows
-from tests.support.grafana import reduce_stage, threshold_stage
+from tests.conftest import REPO_ROOT
+from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows, shared_session
+from tests.support.grafana import raw_branch_only, reduce_stage, threshold_stage
 
 THRESHOLD = 9.9
 FRESHNESS_MINUTES = 5
@@ -49,29 +51,121 @@ def report(bid_1: float, ask_1: float, age_s: float = 1.0) -> dict:
     return {"timestamp": time.time() - age_s, "bid_1": bid_1, "ask_1": ask_1, "stats": [bid_1, ask_1]}
 
 
+LINKS = Links(kafka_ui_url="http://127.0.0.1:8080", runbook_url="README.md#runbook")
+
+
 @pytest.mark.parametrize("shape", [ReportShape(), ReportShape(bid_size=4, ask_size=2, random_decimal=3)])
 def test_every_panel_query_runs_and_returns_what_its_panel_expects(client: ChdbClient, shape: ReportShape) -> None:
     spec = fresh_schema(client, shape)
     client.insert_json_lines(f"{spec.database}.{spec.queue}", as_kafka_rows(ReportFactory(shape, seed=11).batch(500)))
-    dashboard = market_dashboard(spec, "uid", THRESHOLD)
+    dashboard = market_dashboard(spec, "uid", THRESHOLD, "test", LINKS)
     levels = dashboard["templating"]["list"][0]["query"].split(",")
     assert levels[-1] == str(min(shape.bid_size, shape.ask_size))
-    queries = dashboard_queries(spec)
-    assert [p["targets"][0]["rawSql"] for p in dashboard["panels"]] == [q.sql for q in queries]
-    for query in queries:
-        for level in {levels[0], levels[-1]}:
-            sql = expand_macros(query.sql, last_minutes(15), {"level": level})
+    panels = queried_panels(spec, THRESHOLD, "test")
+    assert [p["targets"][0]["rawSql"] for p in dashboard["panels"] if "targets" in p] == [p.sql for p in panels]
+    for panel in panels:
+        for level, interval_ms in itertools.product({levels[0], levels[-1]}, (1000, 60_000)):
+            sql = expand_macros(panel.sql, last_minutes(15, interval_ms), {"level": level})
             columns, rows = client.query_with_columns(sql)
-            if query.panel == "timeseries":
-                assert columns[0] == "time" and len(columns) >= 2, query.title
-                assert rows and all(value is not None for row in rows for value in row[1:]), query.title
-            elif query.panel == "stat":
-                assert len(rows) == 1 and len(columns) == 1, query.title
+            if panel.kind == "timeseries":
+                assert columns[0] == "time" and len(columns) >= 2, panel.title
+                assert rows and all(value is not None for row in rows for value in row[1:]), panel.title
+            elif panel.kind == "stat":
+                assert len(rows) == 1 and len(columns) == 1, panel.title
             else:
-                assert "last_poll_age_s" in columns and "exceptions" in columns, query.title
-    rows_per_s = next(q for q in queries if q.title == "Rows ingested per second")
-    _, rows = client.query_with_columns(expand_macros(rows_per_s.sql, last_minutes(15, interval_ms=60_000)))
-    assert sum(float(rate) for _, rate in rows) * 60 == pytest.approx(500)
+                assert "last_poll_age_s" in columns and "exceptions" in columns, panel.title
+    rows_per_s = next(p for p in panels if p.title == "Rows ingested per second")
+    for interval_ms in (1000, 60_000):  # the raw table, then the rollup
+        _, rows = client.query_with_columns(expand_macros(rows_per_s.sql, last_minutes(15, interval_ms)))
+        assert sum(float(rate) for _, rate in rows) * interval_ms / 1000 == pytest.approx(500)
+
+
+def test_raw_table_and_rollup_give_the_same_points_at_minute_boundaries(client: ChdbClient) -> None:
+    shape = ReportShape(bid_size=3, ask_size=3, random_decimal=2)
+    spec = fresh_schema(client, shape)
+    now_s = int(time.time()) // 60 * 60
+    reports = [json.loads(r) for r in ReportFactory(shape, seed=5).batch(900)]
+    for index, report in enumerate(reports):  # 900 reports over 15 minutes, 2 per second
+        report["timestamp"] = now_s - 900 + index + (index % 2) * 0.5
+    insert_reports(client, spec, reports)
+    window = TimeRange((now_s - 900) * 1000, now_s * 1000 - 1, 60_000)  # whole minutes only
+    compared = 0
+    for panel in queried_panels(spec, THRESHOLD, "test"):
+        if panel.kind != "timeseries":
+            continue
+        for level in ("1", "3"):
+            rolled_up = expand_macros(panel.sql, window, {"level": level})
+            _, from_rollup = client.query_with_columns(rolled_up)
+            _, from_raw = client.query_with_columns(raw_branch_only(rolled_up, 60))
+            assert len(from_raw) == 15 and from_rollup == from_raw, panel.title
+            compared += 1
+    assert compared == 8
+
+
+def test_the_rollup_path_reads_the_rollup_only_and_the_raw_path_the_raw_table_only(client: ChdbClient) -> None:
+    spec = fresh_schema(client)
+    mid_price = queried_panels(spec, THRESHOLD, "test")[0]
+    for interval_ms, table in ((10_000, spec.target), (60_000, spec.rollup)):
+        sql = expand_macros(mid_price.sql, last_minutes(60, interval_ms), {"level": "1"})
+        assert tables_read(client, sql) >= {f"{spec.database}.{table}"}
+        result = shared_session().query(sql, "CSV")
+        assert result.storage_rows_read() == 0  # empty tables, and the other branch reads nothing at all
+
+
+def test_the_mid_price_panel_shows_what_the_rule_evaluates() -> None:
+    spec = SchemaSpec(shape=ReportShape(bid_size=5, ask_size=5, random_decimal=2))
+    panel = queried_panels(spec, THRESHOLD, "test")[0]
+    rule = rules(spec)["mid-price-above"]
+    evaluated = mid_price_aggregate(spec, 1)
+    assert evaluated.startswith(f"{MID_PRICE_AGGREGATE}(") and evaluated in rule.sql
+    assert f"{evaluated} AS mid_price_max" in panel.sql.replace("${level}", "1")  # same aggregate, same expression
+    assert panel.alert_rule_uid == rule.uid and rule.reducer == MID_PRICE_AGGREGATE == "max"
+    assert panel.threshold_line and (RED, THRESHOLD) in panel.thresholds and rule.threshold == THRESHOLD
+    dashboard = market_dashboard(spec, "uid", THRESHOLD, "test", LINKS)
+    shown = {p["id"]: p for p in dashboard["panels"]}
+    for uid, panel_id in rule_panel_ids(spec, THRESHOLD, "test").items():
+        annotations = rules(spec)[uid].annotations("README.md#runbook", panel_id)
+        assert annotations["__dashboardUid__"] == dashboard["uid"] and annotations["__panelId__"] == str(panel_id)
+        assert annotations["description"] and annotations["runbook_url"] == "README.md#runbook"
+        assert shown[panel_id]["title"] == next(p.title for p in dashboard_panels(spec, THRESHOLD, "t")
+                                                if p.alert_rule_uid == uid)  # fmt: skip
+
+
+def test_every_panel_is_described_with_units_and_stats_turn_red_when_late() -> None:
+    spec = SchemaSpec()
+    dashboard = market_dashboard(spec, "uid", THRESHOLD, "dev", LINKS)
+    for panel in dashboard["panels"]:
+        assert len(panel["description"]) > 20, panel["title"]
+        if panel["type"] in ("timeseries", "stat"):
+            assert panel["fieldConfig"]["defaults"]["unit"], panel["title"]
+        if panel["type"] == "stat":
+            colors = [step["color"] for step in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+            assert colors[0] == GREEN and colors[-1] == RED, panel["title"]
+    kinds = {panel["type"] for panel in dashboard["panels"]}
+    assert {"alertlist", "text"} <= kinds
+    alerts = next(p for p in dashboard["panels"] if p["type"] == "alertlist")
+    assert alerts["options"]["alertInstanceLabelFilter"] == '{stack="dev"}'
+    links = next(p for p in dashboard["panels"] if p["type"] == "text")["options"]["content"]
+    assert "(http://127.0.0.1:8080)" in links and "(README.md#runbook)" in links
+
+
+def test_the_layout_has_no_gaps() -> None:
+    panels = market_dashboard(SchemaSpec(), "uid", THRESHOLD, "dev", LINKS)["panels"]
+    assert [p["id"] for p in panels] == list(range(1, len(panels) + 1))
+    rows: dict[int, list[dict]] = {}
+    for panel in panels:
+        rows.setdefault(panel["gridPos"]["y"], []).append(panel["gridPos"])
+    bottom = 0
+    for y, grids in sorted(rows.items()):
+        assert y == bottom, f"a gap above row {y}"
+        assert sum(grid["w"] for grid in grids) == 24 and len({grid["h"] for grid in grids}) == 1, grids
+        bottom = y + grids[0]["h"]
+
+
+def test_readme_describes_every_panel() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    for panel in all_panels(SchemaSpec(), THRESHOLD, "dev", LINKS):
+        assert f"| {panel.title} | {panel.description} |" in readme, panel.title
 
 
 def evaluate(client: ChdbClient, rule: AlertRule, interval_ms: int = QUERY_INTERVAL_MS) -> bool | None:
@@ -136,7 +230,7 @@ def granted_tables(spec: SchemaSpec) -> set[str]:
 def test_the_reader_is_granted_exactly_the_tables_panels_and_rules_read(client: ChdbClient) -> None:
     spec = fresh_schema(client)
     window = last_minutes(5)
-    queries = [query.sql for query in dashboard_queries(spec)]
+    queries = [panel.sql for panel in queried_panels(spec, THRESHOLD, "test")]
     queries += [rule.sql for rule in pipeline_rules(spec, THRESHOLD, FRESHNESS_MINUTES, "dev")]
     read = set().union(*(tables_read(client, expand_macros(sql, window, {"level": "1"})) for sql in queries))
     assert f"{spec.database}.{spec.target}" in read and "system.kafka_consumers" in read

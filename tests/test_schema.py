@@ -46,7 +46,8 @@ def test_every_statement_parses_and_applies(client: ChdbClient) -> None:
             client.format_query(sql)
     apply_schema(client, spec)
     tables = {row[0] for row in client.query(f"SELECT name FROM system.tables WHERE database = '{spec.database}'")}
-    assert tables == {spec.queue, spec.target, spec.target_view, spec.dead_letter, spec.dead_letter_view}
+    assert tables == {spec.queue, spec.target, spec.target_view, spec.dead_letter, spec.dead_letter_view,
+                      spec.rollup, spec.rollup_view}  # fmt: skip
 
 
 def test_kafka_table_settings() -> None:

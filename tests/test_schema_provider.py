@@ -53,7 +53,8 @@ def test_lifecycle(provider: SchemaProvider) -> None:
 
     created = provider.create(props)
     assert created.id == spec.database
-    assert tables(spec) == {spec.queue, spec.target, spec.target_view, spec.dead_letter, spec.dead_letter_view}
+    assert tables(spec) == {spec.queue, spec.target, spec.target_view, spec.dead_letter, spec.dead_letter_view,
+                            spec.rollup, spec.rollup_view}  # fmt: skip
     feed(spec, 50, seed=1)
     provider.create(props)  # again: converges, changes nothing
     assert count(spec) == 50
@@ -68,6 +69,9 @@ def test_lifecycle(provider: SchemaProvider) -> None:
     feed(wider, 10, seed=2)
     rows = ChdbClient().query(f"SELECT count(), countIf(bid_5 > 0) FROM {spec.database}.{spec.target}")
     assert rows == [(60, 10)]
+    # the rollup gained level 4's mid price: rebuilt and backfilled, it still covers every stored row
+    rollup = ChdbClient().query(f"SELECT sum(reports), countIf(mid2_max_4 > 0) > 0 FROM {spec.database}.{spec.rollup}")
+    assert [tuple(int(v) for v in row) for row in rollup] == [(60, 1)]
 
     narrower = props_for(SchemaSpec(database=spec.database, shape=ReportShape(bid_size=2, ask_size=4)))
     failures = provider.check(updated.outs, narrower).failures
@@ -141,7 +145,13 @@ def test_retention_change_detaches_the_kafka_table_and_alters_in_place() -> None
     assert heads.index("ATTACH TABLE market.metrics_queue") < heads.index(
         "CREATE MATERIALIZED VIEW IF NOT EXISTS market.metrics_mv TO market.metrics"
     )
-    assert not [h for h in heads if h.startswith("DROP TABLE")]
+    # the rollup's TTL is in its DDL: it alone is rebuilt from the target (dropped, created, backfilled)
+    assert [h for h in heads if h.startswith("DROP TABLE")] == ["DROP TABLE IF EXISTS market.metrics_1m SYNC"]
+    assert (
+        heads.index("INSERT INTO market.metrics_1m")
+        < heads.index("CREATE MATERIALIZED VIEW IF NOT EXISTS market.metrics_1m_mv TO market.metrics_1m")
+        < heads.index("CREATE MATERIALIZED VIEW IF NOT EXISTS market.metrics_mv TO market.metrics")
+    )
 
 
 def test_no_change_no_diff_and_unknowns_count_as_changes(provider: SchemaProvider) -> None:

@@ -43,6 +43,7 @@ def test_schema_resource_registers_with_a_readable_type_and_a_pickled_provider(m
         assert spec_from(args.inputs).retention_days == 30
         assert set(args.inputs["objects"]) == {
             "market", "metrics", "metrics_queue", "metrics_mv", "metrics_dead_letter", "metrics_dead_letter_mv",
+            "metrics_1m",
             "grafana_reader",
         }  # fmt: skip
         assert "reader-password" not in str(args.inputs["objects"])

@@ -16,15 +16,15 @@ from urllib.parse import urlsplit
 
 from dashboards.alerts import pipeline_rules
 from dashboards.macros import TimeRange, expand_macros
-from dashboards.queries import dashboard_queries
-from infra.schema_sql import SchemaSpec
+from dashboards.queries import queried_panels
+from infra.schema_sql import ROLLUP_GRAIN_S, SchemaSpec
 from verify.checks import Failed, wait_for
 from verify.kafka_hop import Canary
 
 RECENT_S = 60  # "rows keep arriving": some row in the last minute
 EXCEPTION_WINDOW_S = 300  # a consumer exception older than this is history, not a fault
 QUERY_WINDOW_MS = 5 * 60_000
-QUERY_INTERVAL_MS = 10_000
+QUERY_INTERVALS_MS = (10_000, ROLLUP_GRAIN_S * 1000)  # a panel reads the raw table, then the rollup
 
 
 class SqlClient(Protocol):
@@ -110,17 +110,19 @@ class ClickHouseHop:
         return f"{consumers} consumer(s), no exception in the last {EXCEPTION_WINDOW_S} s"
 
     def every_grafana_query_runs(self, threshold: float) -> str:
-        """Run as whoever this client is logged in as (the reader, on a deployed stack)."""
+        """Run as whoever this client is logged in as (the reader, on a deployed stack): every panel at a
+        short interval (raw table) and at a minute (rollup), and both rules."""
         now_ms = int(time.time() * 1000)
-        window = TimeRange(now_ms - QUERY_WINDOW_MS, now_ms, QUERY_INTERVAL_MS)
-        queries = [(query.title, query.sql) for query in dashboard_queries(self._spec)]
-        queries += [(rule.name, rule.sql) for rule in pipeline_rules(self._spec, threshold, 5, "verify")]
-        for title, sql in queries:
-            try:
-                self._client.query(expand_macros(sql, window, {"level": "1"}))
-            except Exception as error:
-                raise Failed(f"'{title}' to run", str(error).strip().splitlines()[0]) from None
-        return f"{len(queries)} dashboard and alert queries ran"
+        windows = [TimeRange(now_ms - QUERY_WINDOW_MS, now_ms, interval) for interval in QUERY_INTERVALS_MS]
+        queries = [(panel.title, panel.sql, windows) for panel in queried_panels(self._spec, threshold, "verify")]
+        queries += [(rule.name, rule.sql, windows[:1]) for rule in pipeline_rules(self._spec, threshold, 5, "verify")]
+        for title, sql, ranges in queries:
+            for window in ranges:
+                try:
+                    self._client.query(expand_macros(sql, window, {"level": "1"}))
+                except Exception as error:
+                    raise Failed(f"'{title}' to run", str(error).strip().splitlines()[0]) from None
+        return f"{len(queries)} dashboard and alert queries ran, panels on the raw table and on the rollup"
 
     def first_row_after(self, started_at: float) -> float | None:
         """Seconds from `started_at` (unix) to the first row the Kafka engine delivered after it."""

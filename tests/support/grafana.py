@@ -7,6 +7,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from infra.schema_sql import ROLLUP_GRAIN_S
+
 REDUCERS: dict[str, Callable[[list[float]], float]] = {
     "max": max,
     "min": min,
@@ -34,3 +36,11 @@ def threshold_stage(model: dict[str, Any], value: float | None) -> bool | None:
         return None
     compare = {"gt": lambda v, p: v > p[0], "lt": lambda v, p: v < p[0]}[evaluator["type"]]
     return compare(value, evaluator["params"])
+
+
+def raw_branch_only(sql: str, interval_s: int) -> str:
+    """An expanded panel query with its raw-table branch forced on and its rollup branch off, to compare the
+    two paths at the same interval."""
+    raw, rollup = f"{interval_s} < {ROLLUP_GRAIN_S}", f"{interval_s} >= {ROLLUP_GRAIN_S}"
+    assert sql.count(raw) == 1 and sql.count(rollup) == 1
+    return sql.replace(raw, "1").replace(rollup, "0")
