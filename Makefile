@@ -3,21 +3,33 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEPLOY_STAMP := $(VENV)/.deploy-installed
+NEED_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
+	{ echo "make: Python 3.11+ is required as '$(PYTHON)' (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test lint format bench sql up preview destroy outputs verify status logs stack stacks
+.PHONY: help venv deploy-venv test lint format bench sql up preview destroy outputs verify status logs stack stacks
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## create .venv and install requirements-dev.txt (quick when nothing changed)
 
+# What the deploy targets (up, preview, destroy, outputs, verify, stack) install: requirements.txt only.
+deploy-venv: $(DEPLOY_STAMP)
+
+$(DEPLOY_STAMP): requirements.txt pyproject.toml Makefile
+	$(NEED_PYTHON)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(DEPLOY_STAMP)
+
+# requirements-dev.txt includes requirements.txt: a dev install is a deploy install too.
 $(STAMP): requirements.txt requirements-dev.txt generator/requirements.txt pyproject.toml Makefile
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || \
-		{ echo "make: Python 3.11+ is required as '$(PYTHON)' (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
+	$(NEED_PYTHON)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	@touch $(STAMP)
+	@touch $(STAMP) $(DEPLOY_STAMP)
 
 test: venv ## run the whole test suite (pytest)
 	@$(PY) -m pytest; rc=$$?; \
@@ -39,7 +51,7 @@ sql: venv ## print the rendered ClickHouse DDL for the default settings
 
 STACK ?= dev
 
-# scripts/pulumi-stack.sh checks the Pulumi CLI and Docker first, then runs `make venv`, then Pulumi.
+# scripts/pulumi-stack.sh checks the Pulumi CLI and Docker first, then runs `make deploy-venv`, then Pulumi.
 up: ## deploy the stack (STACK=dev by default) to the local Docker engine and print its URLs
 	@scripts/pulumi-stack.sh $@ "$(STACK)"
 

@@ -46,3 +46,4 @@ def deploy() -> None:
     pulumi.export("schemaSpec", clickhouse.spec_outputs)
     pulumi.export("grafanaDatasourceUid", objects.datasource.uid)
     pulumi.export("midPriceThreshold", settings["midPriceThreshold"])
+    pulumi.export("reportIntervalSeconds", settings["reportIntervalSeconds"])

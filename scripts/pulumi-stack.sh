@@ -102,7 +102,7 @@ show_status() {
   rows=$(stack_containers --format '{{.Label "io.pulumi.service"}}\t{{.State}}\t{{.Status}}' | sort)
   [[ -n $rows ]] || fail "no containers of stack '$stack' on this Docker engine: make up STACK=$stack"
   printf 'SERVICE\tSTATE\tSTATUS\n%s\n' "$rows" | awk -F '\t' '{ printf "%-20s %-10s %s\n", $1, $2, $3 }'
-  if command -v pulumi > /dev/null && make --no-print-directory -C "$root" venv > /dev/null &&
+  if command -v pulumi > /dev/null && make --no-print-directory -C "$root" deploy-venv > /dev/null &&
     cd "$root" && use_local_secrets && pulumi stack select "$stack" > /dev/null 2>&1; then
     echo
     pulumi stack output --stack "$stack" | grep -E 'Url|BootstrapServers' || true
@@ -120,7 +120,7 @@ show_logs() {
   fi
   local follow=()
   [[ ${FOLLOW:-} == 1 ]] && follow=(--follow)
-  exec docker logs --tail 200 "${follow[@]}" "$name"
+  exec docker logs --tail 200 ${follow[@]+"${follow[@]}"} "$name" # bash 3.2 (macOS): empty arrays
 }
 
 # Removing a stack removes its volumes and their data: a person confirms it by typing the stack's name.
@@ -155,7 +155,7 @@ case $action in
   stack | stacks | outputs | verify) ;;
   *) fail "unknown action '$action'" ;;
 esac
-make --no-print-directory -C "$root" venv
+make --no-print-directory -C "$root" deploy-venv # requirements.txt only: no test tools for a deploy
 cd "$root" # Pulumi.yaml's relative file:// backend is taken from the directory pulumi runs in
 use_local_secrets
 case $action in
@@ -182,7 +182,7 @@ case $action in
   verify)
     alert=()
     [[ ${ALERT:-} == 1 ]] && alert=(--alert)
-    exec "$root/.venv/bin/python" -m verify --stack "$stack" "${alert[@]}"
+    exec "$root/.venv/bin/python" -m verify --stack "$stack" ${alert[@]+"${alert[@]}"} # bash 3.2: empty arrays
     ;;
   stack) echo "stack '$stack' is ready: make up STACK=$stack" ;;
 esac

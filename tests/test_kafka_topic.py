@@ -71,6 +71,9 @@ def test_check_refuses_shrinking_and_a_new_replication_factor(broker: TansuBroke
         "refused: the replication factor of topic t cannot change in place (1 -> 3)"
     ]
     assert provider.check({}, props(broker, "t", partitions=0)).failures[0].property == "partitions"
+    # on a new cluster (kafkaMode switch) the topic is created anew: any partitions, any replication
+    moved = props(broker, "t", partitions=3, replicationFactor=3, cluster="kraft:AbC")
+    assert provider.check({**olds, "cluster": "zookeeper"}, moved).failures == []
 
 
 def test_diff_replaces_only_on_a_new_name(broker: TansuBroker) -> None:

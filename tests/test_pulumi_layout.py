@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from infra.clickhouse_schema import SchemaProvider
+from infra.kafka_mode import ModeProvider
 from infra.kafka_topic import TopicProvider
 from tests.conftest import REPO_ROOT
 
@@ -71,7 +72,8 @@ def test_the_program_needs_no_path_edits() -> None:
 def test_pickled_providers_refer_only_to_their_stable_module_paths() -> None:
     """Pulumi stores `dill.dumps(provider, recurse=True)` in state (pulumi/dynamic/dynamic.py); refresh and
     destroy import what it names. Renaming these modules or classes breaks existing stacks."""
-    stable = {SchemaProvider: "infra.clickhouse_schema", TopicProvider: "infra.kafka_topic"}
+    stable = {SchemaProvider: "infra.clickhouse_schema", TopicProvider: "infra.kafka_topic",
+              ModeProvider: "infra.kafka_mode"}  # fmt: skip
     for provider_class, module in stable.items():
         blob = dill.dumps(provider_class(), protocol=pickle.DEFAULT_PROTOCOL, recurse=True)
         named = {arg for op, arg, _ in pickletools.genops(blob) if op.name in {"SHORT_BINUNICODE", "BINUNICODE"}}
@@ -98,3 +100,13 @@ def test_the_program_runs_with_the_deploy_requirements_alone(tmp_path: Path) -> 
                             capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert int(result.stdout.split()[-1]) > 30
+
+
+def test_make_up_installs_the_deploy_requirements_only() -> None:
+    """`make up` (and every deploy target) runs `make deploy-venv`: requirements.txt, no test tools."""
+    dry_run = subprocess.run(["make", "-n", "-B", "deploy-venv"], cwd=REPO_ROOT, capture_output=True, text=True,
+                             check=True).stdout  # fmt: skip
+    installs = [line for line in dry_run.splitlines() if "pip install" in line]
+    assert len(installs) == 1 and installs[0].endswith("-r requirements.txt")
+    script = (REPO_ROOT / "scripts" / "pulumi-stack.sh").read_text()
+    assert 'make --no-print-directory -C "$root" deploy-venv' in script and " venv" not in script.replace(".venv", "")

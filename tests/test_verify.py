@@ -24,7 +24,7 @@ from verify import clickhouse_hop
 from verify.__main__ import REQUIRED_OUTPUTS, parse_time, schema_spec
 from verify.checks import Failed
 from verify.clickhouse_hop import ClickHouseHop, percentile
-from verify.kafka_hop import CANARY_KEY, Canary, KafkaHop, canary_report, price_above
+from verify.kafka_hop import CANARY_KEY, Canary, KafkaHop, canary_report, price_above, stored_ms
 
 
 def make_topic(broker: TansuBroker, partitions: int = 3) -> str:
@@ -59,6 +59,7 @@ def test_canaries_are_acknowledged_where_the_broker_put_them(broker: TansuBroker
 
 def test_an_alert_canary_puts_level_1_just_above_the_threshold() -> None:
     assert price_above(9.9, 1) == 10.0 and price_above(9.95, 2) == 9.96 and price_above(9.9, 0) == 10
+    assert stored_ms(canary_report(ReportShape())) % 1000 == 999  # the tag that tells canaries apart
     report = json.loads(canary_report(ReportShape(), level_1=(10.0, 10.0)))
     assert (report["bid_1"] + report["ask_1"]) / 2 > 9.9
 
@@ -82,10 +83,22 @@ def deliver(spec: SchemaSpec, messages: list[bytes], positions: list[tuple[int, 
     ChdbClient().insert_json_lines(f"{spec.database}.{spec.queue}", rows)
 
 
+def generator_report(spec: SchemaSpec) -> bytes:
+    """A report as the generator makes it: an untagged timestamp."""
+    report = json.loads(canary_report(spec.shape))
+    report["timestamp"] = int(time.time()) + 0.25
+    return json.dumps(report).encode()
+
+
+def canaries_at(spec: SchemaSpec, positions: list[tuple[int, int]]) -> tuple[list[bytes], list[Canary]]:
+    reports = [canary_report(spec.shape) for _ in positions]
+    return reports, [Canary(p, o, time.time(), stored_ms(r)) for r, (p, o) in zip(reports, positions, strict=True)]
+
+
 def test_landed_canaries_are_found_with_their_latency(chdb_spec: SchemaSpec) -> None:
     hop = ClickHouseHop(ChdbClient(), chdb_spec)
-    canaries = [Canary(1, 40 + i, time.time()) for i in range(3)]
-    deliver(chdb_spec, [canary_report(chdb_spec.shape) for _ in canaries], [(1, 40), (1, 41), (1, 42)])
+    reports, canaries = canaries_at(chdb_spec, [(1, 40), (1, 41), (1, 42)])
+    deliver(chdb_spec, reports, [(1, 40), (1, 41), (1, 42)])
     latencies = hop.canaries_landed(canaries)
     assert len(latencies) == 3 and all(0 <= ms < 5000 for ms in latencies)
     assert hop.no_dead_letters(canaries).startswith("no canary in ")
@@ -96,25 +109,41 @@ def test_landed_canaries_are_found_with_their_latency(chdb_spec: SchemaSpec) -> 
 def test_a_missing_canary_fails_within_its_bound(chdb_spec: SchemaSpec, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clickhouse_hop, "CONSUMER_SLACK_S", 0.5)
     started = time.monotonic()
+    _, canaries = canaries_at(chdb_spec, [(2, 7)])
     with pytest.raises(Failed, match=r"the canary at partition 2, offset 7 .* within 3\.5 s, saw no such row"):
-        ClickHouseHop(ChdbClient(), chdb_spec).canaries_landed([Canary(2, 7, time.time())])
+        ClickHouseHop(ChdbClient(), chdb_spec).canaries_landed(canaries)
     assert time.monotonic() - started < 10
 
 
-def test_rows_arriving_counts_only_what_is_not_a_canary(chdb_spec: SchemaSpec) -> None:
+def test_an_older_row_at_the_canarys_position_is_not_the_canary(
+    chdb_spec: SchemaSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a topic rename or a new cluster, offsets start again: position alone proves nothing."""
+    monkeypatch.setattr(clickhouse_hop, "CONSUMER_SLACK_S", 0.2)
+    deliver(chdb_spec, [generator_report(chdb_spec)], [(0, 5)])
+    _, canaries = canaries_at(chdb_spec, [(0, 5)])
+    with pytest.raises(Failed, match="saw no such row"):
+        ClickHouseHop(ChdbClient(), chdb_spec).canaries_landed(canaries)
+
+
+def test_rows_arriving_counts_generator_rows_not_canaries(chdb_spec: SchemaSpec) -> None:
     hop = ClickHouseHop(ChdbClient(), chdb_spec)
-    canaries = [Canary(0, 1, time.time())]
-    deliver(chdb_spec, [canary_report(chdb_spec.shape)], [(0, 1)])
-    with pytest.raises(Failed, match="saw none besides the canaries"):
-        hop.rows_arriving(canaries)
-    deliver(chdb_spec, [canary_report(chdb_spec.shape) for _ in range(4)], [(0, n) for n in range(2, 6)])
-    assert hop.rows_arriving(canaries) == "4 rows in the last 60 s"
+    reports, _ = canaries_at(chdb_spec, [(0, 1), (0, 2)])  # canaries of this run and of an earlier one
+    deliver(chdb_spec, reports, [(0, 1), (0, 2)])
+    with pytest.raises(Failed, match="saw none besides canaries"):
+        hop.rows_arriving(0.1)
+    deliver(chdb_spec, [generator_report(chdb_spec) for _ in range(4)], [(0, n) for n in range(3, 7)])
+    assert hop.rows_arriving(0.1) == "4 generator rows in the last 60 s"
+    assert hop.rows_arriving(120) == "4 generator rows in the last 360 s"  # a slow generator gets a wider window
 
 
-def test_a_dead_lettered_canary_fails(chdb_spec: SchemaSpec) -> None:
+def test_a_dead_lettered_canary_fails_and_an_old_dead_letter_does_not(chdb_spec: SchemaSpec) -> None:
     deliver(chdb_spec, [b"{not json"], [(0, 9)], error="Cannot parse input")
+    hop = ClickHouseHop(ChdbClient(), chdb_spec)
     with pytest.raises(Failed, match=r"expected no canary in v_\w+\.metrics_dead_letter, saw 1"):
-        ClickHouseHop(ChdbClient(), chdb_spec).no_dead_letters([Canary(0, 9, time.time())])
+        hop.no_dead_letters([Canary(0, 9, time.time(), 0)])
+    long_after = time.time() + 3600  # the dead letter is an hour older than these canaries
+    assert hop.no_dead_letters([Canary(0, 9, long_after, 0)]).startswith("no canary in ")
 
 
 def test_no_kafka_consumer_is_a_failure(chdb_spec: SchemaSpec) -> None:
@@ -132,7 +161,7 @@ def test_first_row_after_the_last_up(chdb_spec: SchemaSpec) -> None:
     hop = ClickHouseHop(ChdbClient(), chdb_spec)
     started = time.time() - 5
     assert hop.first_row_after(started) is None
-    deliver(chdb_spec, [canary_report(chdb_spec.shape)], [(0, 0)])
+    deliver(chdb_spec, [generator_report(chdb_spec)], [(0, 0)])
     assert 0 <= hop.first_row_after(started) <= 10
 
 

@@ -19,9 +19,10 @@ from dashboards.macros import TimeRange, expand_macros
 from dashboards.queries import queried_panels
 from infra.schema_sql import ROLLUP_GRAIN_S, SchemaSpec
 from verify.checks import Failed, wait_for
-from verify.kafka_hop import Canary
+from verify.kafka_hop import CANARY_MILLISECOND, Canary
 
-RECENT_S = 60  # "rows keep arriving": some row in the last minute
+RECENT_S = 60  # "rows keep arriving": some generator row in the last minute (or 3 report intervals)
+DEAD_LETTER_SLACK_MS = 60_000  # a canary acknowledged before ClickHouse stamped `seen_at`: clocks may differ
 EXCEPTION_WINDOW_S = 300  # a consumer exception older than this is history, not a fault
 QUERY_WINDOW_MS = 5 * 60_000
 QUERY_INTERVALS_MS = (10_000, ROLLUP_GRAIN_S * 1000)  # a panel reads the raw table, then the rollup
@@ -72,7 +73,8 @@ class ClickHouseHop:
         """Milliseconds from each canary's acknowledgement to its row being queryable."""
         latencies, bound = [], landing_bound_s(self._spec)
         for canary in canaries:
-            where = f"_partition = {canary.partition} AND _offset = {canary.offset}"
+            where = (f"_partition = {canary.partition} AND _offset = {canary.offset} "
+                     f"AND toUnixTimestamp64Milli(timestamp) = {canary.timestamp_ms}")  # fmt: skip
             if not wait_for(lambda w=where: self._count(self._target, w) > 0, bound - (time.time() - canary.acked_at)):
                 raise Failed(
                     f"the canary at partition {canary.partition}, offset {canary.offset} in "
@@ -82,16 +84,25 @@ class ClickHouseHop:
             latencies.append(max(0.0, (time.time() - canary.acked_at) * 1000))
         return latencies
 
-    def rows_arriving(self, canaries: Sequence[Canary]) -> str:
-        recent = self._count(self._target, f"_timestamp_ms >= now64(3) - INTERVAL {RECENT_S} SECOND")
-        organic = recent - len(canaries)
+    def rows_arriving(self, report_interval_s: float) -> str:
+        """Generator rows (not canaries: their timestamps end in .999) stored in the last minute, or in the
+        last three report intervals when the generator is paced slower than that."""
+        window_s = max(RECENT_S, 3 * report_interval_s)
+        organic = self._count(
+            self._target,
+            f"_timestamp_ms >= now64(3) - INTERVAL {window_s:g} SECOND "
+            f"AND toUnixTimestamp64Milli(timestamp) % 1000 != {CANARY_MILLISECOND}",
+        )
         if organic <= 0:
-            raise Failed(f"rows from the generator in the last {RECENT_S} s", "none besides the canaries")
-        return f"{organic} rows in the last {RECENT_S} s"
+            raise Failed(f"rows from the generator in the last {window_s:g} s", "none besides canaries")
+        return f"{organic} generator rows in the last {window_s:g} s"
 
     def no_dead_letters(self, canaries: Sequence[Canary]) -> str:
+        """No message at a canary's position dead-lettered since the canaries were sent."""
         table = f"{self._spec.database}.{self._spec.dead_letter}"
-        dead = self._count(table, f"(partition, offset) IN ({_positions(canaries)})")
+        since_ms = int(min(c.acked_at for c in canaries) * 1000) - DEAD_LETTER_SLACK_MS
+        dead = self._count(table, f"topic = '{self._spec.topic}' AND (partition, offset) IN ({_positions(canaries)}) "
+                                  f"AND seen_at >= fromUnixTimestamp64Milli({since_ms})")  # fmt: skip
         if dead:
             raise Failed(f"no canary in {table}", f"{dead}")
         return f"no canary in {table}"

@@ -1,8 +1,11 @@
 """The Kafka hop: the topic as configured, and canary reports produced with acks=all.
 
 A canary is a report in the normal wire format (so the Kafka engine parses it like any other), sent with
-the key `verify-canary` (visible in kafka-ui) and found in ClickHouse by the partition and offset the
-broker acknowledged: the target table keeps both (`_partition`, `_offset`).
+the key `verify-canary` (visible in kafka-ui). Its timestamp is tagged: always `.999` past a whole second,
+which the target keeps (`timestamp`, milliseconds), so canaries can be told apart from the generator's rows
+(one in a thousand of those shares the tag: negligible in a count). A canary is found in ClickHouse by the
+partition and offset the broker acknowledged (`_partition`, `_offset`) together with its timestamp, so a
+row left at the same position by an earlier topic or cluster is never mistaken for it.
 """
 
 from __future__ import annotations
@@ -21,17 +24,30 @@ CANARY_KEY = b"verify-canary"
 ACK_TIMEOUT_S = 30
 
 
+CANARY_MILLISECOND = 999
+
+
 @dataclass(frozen=True)
 class Canary:
     partition: int
     offset: int
     acked_at: float  # time.time() when the broker acknowledged it
+    timestamp_ms: int  # the report's own timestamp, as the target stores it
+
+
+def canary_timestamp(now: float) -> float:
+    """`now`'s second plus 0.9995: stored as DateTime64(3) it ends in .999 however the float rounds."""
+    return int(now) + (CANARY_MILLISECOND + 0.5) / 1000
+
+
+def stored_ms(report: bytes) -> int:
+    return int(json.loads(report)["timestamp"] * 1000)
 
 
 def canary_report(shape: ReportShape, level_1: tuple[float, float] | None = None) -> bytes:
     """A valid report: every level in the middle of its range, or level 1 at `level_1` = (bid, ask)."""
     decimals = shape.random_decimal
-    report: dict[str, object] = {"timestamp": time.time()}
+    report: dict[str, object] = {"timestamp": canary_timestamp(time.time())}
     averages = []
     for side in ("bid", "ask"):
         prices = [
@@ -83,7 +99,7 @@ class KafkaHop:
             canaries = []
             for report in reports:
                 metadata = producer.send(topic, report, key=CANARY_KEY).get(timeout=ACK_TIMEOUT_S)
-                canaries.append(Canary(metadata.partition, metadata.offset, time.time()))
+                canaries.append(Canary(metadata.partition, metadata.offset, time.time(), stored_ms(report)))
                 time.sleep(spacing_s)
             return canaries
         finally:
