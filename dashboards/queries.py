@@ -111,16 +111,14 @@ def _mid_price_panel(spec: SchemaSpec, threshold: float) -> Panel:
         title=f"Mid price (ask_{level} + bid_{level}) / 2",
         kind="timeseries",
         description=(
-            f"Highest, lowest and average mid price per interval at the chosen level. The alert watches the "
-            f"highest at level 1: it fires above the red line ({threshold:g}); its state shows on this chart."
+            f"Highest and lowest mid price per interval at the chosen level. The alert watches the highest "
+            f"at level 1: it fires above the red line ({threshold:g}); its state shows on this chart."
         ),
         sql=_series(
             spec,
-            f"{mid_price_aggregate(spec, level)} AS mid_price_max, min({mid}) AS mid_price_min, "
-            f"sum({mid}) / count() AS mid_price_avg",
+            f"{mid_price_aggregate(spec, level)} AS mid_price_max, min({mid}) AS mid_price_min",
             f"toDecimal64(max(mid2_max_{level}), {finer}) / 2 AS mid_price_max, "
-            f"toDecimal64(min(mid2_min_{level}), {finer}) / 2 AS mid_price_min, "
-            f"toDecimal128(sum(mid2_sum_{level}), {finer}) / 2 / sum(reports) AS mid_price_avg",
+            f"toDecimal64(min(mid2_min_{level}), {finer}) / 2 AS mid_price_min",
         ),
         unit=PRICE_UNIT,
         thresholds=((GREEN, None), (RED, threshold)),

@@ -131,8 +131,8 @@ ROLLUP_GRAIN_S = 60
 def rollup_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
     """(name, type) of the rollup: per minute, the report count and what each panel aggregates.
 
-    Per level it keeps `bid + ask` (twice the mid price: exact, and half the work of the mid itself on
-    every insert); the panels halve it with one more decimal, as `mid_price_sql` does."""
+    Per level it keeps the lowest and highest `bid + ask` (twice the mid price: exact, and half the work of
+    the mid itself on every insert); the panels halve it with one more decimal, as `mid_price_sql` does."""
     decimals = spec.shape.random_decimal
 
     def simple(function: str, kind: str) -> str:
@@ -144,7 +144,6 @@ def rollup_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
         columns += [
             (f"mid2_min_{level}", simple("min", prices)),
             (f"mid2_max_{level}", simple("max", prices)),
-            (f"mid2_sum_{level}", simple("sum", sums)),
         ]
     return columns + [(f"{name}_sum", simple("sum", sums)) for name in ROLLUP_SUMMED]
 
@@ -157,8 +156,7 @@ def rollup_select(spec: SchemaSpec) -> str:
     aggregates = ["count() AS reports"]
     for level in range(1, spec.mid_levels + 1):
         twice_mid = f"bid_{level} + ask_{level}"
-        aggregates += [f"min({twice_mid}) AS mid2_min_{level}", f"max({twice_mid}) AS mid2_max_{level}",
-                       f"sum({twice_mid}) AS mid2_sum_{level}"]  # fmt: skip
+        aggregates += [f"min({twice_mid}) AS mid2_min_{level}", f"max({twice_mid}) AS mid2_max_{level}"]
     aggregates += [f"sum({name}) AS {name}_sum" for name in ROLLUP_SUMMED]
     return (
         "SELECT\n    toStartOfMinute(timestamp) AS minute,\n"
