@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dashboards.market import DASHBOARD_UID, Links, datasource_ref, panel_ids
-from dashboards.queries import mid_price_rule_sql, newest_row_age
+from dashboards.queries import SETTLE_S, mid_price_rule_sql, newest_row_age, reports_lost
 from infra.schema_sql import SchemaSpec
 
 EVALUATION_INTERVAL_S = 60
@@ -112,6 +112,21 @@ def pipeline_rules(spec: SchemaSpec, threshold: float, freshness_minutes: int, s
             summary=f"Newest row is {{{{ $values.B.Value }}}} s old (limit {freshness_s} s): is the pipeline running?",
             description="No report reached ClickHouse recently. Run `make status` and `make verify`: the first "
             "failing hop (generator, Kafka, ClickHouse's consumer) is where to look; the runbook has each case.",
+            labels={**labels, "severity": "critical"},
+        ),
+        AlertRule(
+            name="reports lost",
+            uid="reports-lost",
+            sql=reports_lost(spec, as_series=True),
+            window_s=10 * 60,
+            reducer="last",
+            threshold=0,
+            no_data_state="OK",  # no producer in range: nothing sent, nothing lost (freshness reports silence)
+            summary="{{ $values.B.Value }} report(s) sent but never stored in the last 10 minutes",
+            description=f"Gaps in a producer's sequence numbers, among reports older than {SETTLE_S} s: reports "
+            "the generator handed to Kafka that never reached ClickHouse. Check the generator's `failed=` count "
+            "(`make logs SERVICE=generator`) and the dead-letter table; the runbook has each case.",
+            for_="2m",  # a partition catching up after a pause must not page anyone
             labels={**labels, "severity": "critical"},
         ),
     ]

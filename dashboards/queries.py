@@ -25,6 +25,9 @@ MID_PRICE_AGGREGATE = "max"
 PRICE_UNIT = "currencyUSD"  # display only: the generator's prices carry no currency
 FRESH_S, LATE_S = 30, 120  # stat thresholds: green below FRESH_S, amber below LATE_S, red beyond
 RUNBOOK_ANCHOR = "#runbook"
+# Reports younger than this may still be on their way (another partition, a flush interval): loss accounting
+# looks only at older ones, so nothing in flight is ever counted as lost.
+SETTLE_S = 60
 
 GREEN, AMBER, RED = "green", "orange", "red"
 
@@ -104,6 +107,27 @@ def newest_row_age(spec: SchemaSpec, as_series: bool = False) -> str:
     return _in_range(spec, f"now64(3) AS time, {age}" if as_series else age)
 
 
+def reports_lost(spec: SchemaSpec, as_series: bool = False) -> str:
+    """Per producer, sequence numbers missing between the lowest and highest stored in range (older than
+    SETTLE_S), summed: duplicate deliveries cannot hide a loss, nor fake one (distinct sequences)."""
+    lost = (
+        "SELECT max(sequence) - min(sequence) + 1 - uniqExact(sequence) AS lost\n"
+        f"FROM {spec.database}.{spec.target}\n"
+        f"WHERE $__timeFilter_ms(timestamp) AND timestamp <= now64(3) - INTERVAL {SETTLE_S} SECOND "
+        "AND producer_id != 0\n"
+        "GROUP BY producer_id"
+    )
+    columns = "now64(3) AS time, toInt64(sum(lost)) AS reports_lost" if as_series else "sum(lost) AS reports_lost"
+    return f"SELECT {columns}\nFROM (\n{lost}\n)"
+
+
+def duplicate_deliveries(spec: SchemaSpec) -> str:
+    return (
+        "SELECT count() - uniqExact(_partition, _offset) AS duplicate_deliveries\n"
+        f"FROM {spec.database}.{spec.target}\nWHERE $__timeFilter_ms(timestamp)"
+    )
+
+
 def _mid_price_panel(spec: SchemaSpec, threshold: float) -> Panel:
     mid = mid_price_sql(LEVEL_VARIABLE, spec.shape.random_decimal)
     level, finer = LEVEL_VARIABLE, spec.shape.random_decimal + 1  # the rollup keeps bid + ask: halve it exactly
@@ -169,8 +193,17 @@ def dashboard_panels(spec: SchemaSpec, threshold: float, stack: str) -> list[Pan
               " AS recent_exceptions\nFROM system.kafka_consumers\n"
               f"WHERE database = '{spec.database}' AND table = '{spec.queue}'",
               thresholds=((GREEN, None), (RED, 1))),
+        Panel("Reports lost", "stat",
+              "Reports the generator sent but ClickHouse never stored: gaps in each producer's sequence numbers, "
+              f"counting reports older than {SETTLE_S} s (younger ones may still be on their way). Anything "
+              "above 0 is red and the loss alert fires: see the runbook.",
+              reports_lost(spec), thresholds=((GREEN, None), (RED, 1)), alert_rule_uid="reports-lost", width=12),
+        Panel("Duplicate deliveries", "stat",
+              "Messages stored more than once (same partition and offset): the Kafka engine delivers at least "
+              "once, so a restart or rebalance can repeat a block. Amber above 0; loss accounting ignores them.",
+              duplicate_deliveries(spec), thresholds=((GREEN, None), (AMBER, 1)), width=12),
         Panel("Alerts of this stack", "alertlist",
-              "The pipeline's rules (mid price, freshness) for this stack, with their current state.",
+              "The pipeline's rules (mid price, freshness, lost reports) for this stack, with their current state.",
               options={"viewMode": "list", "groupMode": "default", "maxItems": 10, "sortOrder": 1,
                        "dashboardAlerts": False, "alertName": "", "alertInstanceLabelFilter": f'{{stack="{stack}"}}',
                        "stateFilter": {"firing": True, "pending": True, "noData": True, "normal": True,

@@ -1,7 +1,10 @@
 """The wire contract: one JSON object per report, as the original service sent.
 
 `timestamp` (float unix seconds), `bid_1`..`bid_N`, `ask_1`..`ask_M` and
-`stats = [bid_avg, ask_avg]`. A level value is
+`stats = [bid_avg, ask_avg]`, then two fields added for loss accounting (consumers written for the original
+messages ignore them): `producer_id` (an integer drawn once per generator run, below 2**52 so JSON readers
+in any language keep it exact) and `sequence` (1, 2, 3… per producer, without gaps: a missing number is a
+lost report). A level value is
 `round(uniform(random_start, level * 10), decimals)`; the averages are the exact
 means of the rounded values, rounded half-to-even to the same decimals.
 
@@ -41,3 +44,7 @@ class ReportShape:
 
 def level_name(side: str, level: int) -> str:
     return f"{side}_{level}"
+
+
+ACCOUNTING_FIELDS = ("producer_id", "sequence")
+PRODUCER_ID_BITS = 52

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import numpy as np
 import orjson
 
-from generator.contract import LEVEL_PRICE_STEP, ReportShape
+from generator.contract import LEVEL_PRICE_STEP, PRODUCER_ID_BITS, ReportShape
 
 
 class ReportFactory:
     """Builds serialized reports in batches (vectorised draws, one JSON encode each)."""
 
-    def __init__(self, shape: ReportShape, seed: int | None = None) -> None:
+    def __init__(self, shape: ReportShape, seed: int | None = None, producer_id: int | None = None) -> None:
         self.shape = shape
+        # one identity per run (a restart is a new producer), and a sequence without gaps behind it
+        self.producer_id = producer_id if producer_id is not None else secrets.randbits(PRODUCER_ID_BITS) or 1
+        self.sequence = 0
         self._rng = np.random.default_rng(seed)
         self._keys = shape.price_names()
         upper = [level * LEVEL_PRICE_STEP for level in range(1, shape.bid_size + 1)]
@@ -37,5 +41,8 @@ class ReportFactory:
             report: dict = {"timestamp": time.time()}
             report.update(zip(keys, values, strict=True))
             report["stats"] = [bid_mean, ask_mean]
+            self.sequence += 1
+            report["producer_id"] = self.producer_id
+            report["sequence"] = self.sequence
             reports.append(orjson.dumps(report))
         return reports

@@ -119,6 +119,8 @@ def target_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
         *[(name, price) for name in spec.shape.price_names()],
         ("bid_avg", price),
         ("ask_avg", price),
+        ("producer_id", "UInt64 CODEC(ZSTD(1))"),  # 0 for messages without it (older producers)
+        ("sequence", "UInt64 CODEC(Delta, ZSTD(1))"),
         ("_partition", "UInt32 CODEC(T64, ZSTD(1))"),
         ("_offset", "UInt64 CODEC(Delta, ZSTD(1))"),
         ("_timestamp_ms", "DateTime64(3) CODEC(DoubleDelta, ZSTD(1))"),

@@ -4,7 +4,9 @@ CREATE TABLE IF NOT EXISTS ${database}.${queue}
 (
     timestamp Float64,
 ${wire_level_columns},
-    stats Array(${price_type})
+    stats Array(${price_type}),
+    producer_id UInt64,
+    sequence UInt64
 )
 ENGINE = Kafka
 SETTINGS

@@ -5,6 +5,8 @@ AS SELECT
 ${level_names},
     stats[1] AS bid_avg,
     stats[2] AS ask_avg,
+    producer_id,
+    sequence,
     _partition AS _partition,
     _offset AS _offset,
     ifNull(_timestamp_ms, now64(3)) AS _timestamp_ms

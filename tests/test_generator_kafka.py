@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -107,7 +108,11 @@ def test_network_cut_loses_and_duplicates_nothing(cuttable: tuple[TansuBroker, T
     assert result["failed"] == "0" and result["produced"] == result["delivered"] == "6000", result
     stalled = [int(n) for n in re.findall(r"progress .* buffered=(\d+)", stderr.decode())]
     assert max(stalled) > 2000, "acknowledgements should have stalled while the network was cut"
-    assert_exactly_once(read_topic(broker.bootstrap, "outage", 6000), 6000, ReportShape())
+    messages = read_topic(broker.bootstrap, "outage", 6000)
+    assert_exactly_once(messages, 6000, ReportShape())
+    reports = [json.loads(message) for message in messages]
+    assert sorted(r["sequence"] for r in reports) == list(range(1, 6001)), "the sequence has gaps across the cut"
+    assert len({r["producer_id"] for r in reports}) == 1
 
 
 def test_sigterm_flushes_everything_produced(broker: TansuBroker) -> None:

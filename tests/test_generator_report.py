@@ -27,13 +27,23 @@ def test_reports_follow_the_contract(shape: ReportShape) -> None:
 def test_key_names_follow_the_sizes() -> None:
     shape = ReportShape(bid_size=2, ask_size=3)
     report = parse_report(ReportFactory(shape).batch(1)[0])
-    assert list(report) == ["timestamp", "bid_1", "bid_2", "ask_1", "ask_2", "ask_3", "stats"]
+    assert list(report) == ["timestamp", "bid_1", "bid_2", "ask_1", "ask_2", "ask_3", "stats", "producer_id",
+                            "sequence"]  # fmt: skip
     assert expected_keys(ReportShape())[1:3] == ["bid_1", "bid_2"]
-    assert len(expected_keys(ReportShape())) == 102  # timestamp, 50 bids, 50 asks, stats
+    assert len(expected_keys(ReportShape())) == 104  # timestamp, 50 bids, 50 asks, stats, producer_id, sequence
+
+
+def test_sequence_numbers_have_no_gaps_and_a_run_has_one_producer_id() -> None:
+    factory = ReportFactory(ReportShape(bid_size=1, ask_size=1))
+    reports = [parse_report(m) for m in factory.batch(3) + factory.batch(250)]
+    assert [r["sequence"] for r in reports] == list(range(1, 254))
+    assert {r["producer_id"] for r in reports} == {factory.producer_id}
+    restarted = ReportFactory(ReportShape(bid_size=1, ask_size=1))
+    assert restarted.producer_id != factory.producer_id and parse_report(restarted.batch(1)[0])["sequence"] == 1
 
 
 def _values(messages: list[bytes]) -> list[dict]:
-    return [{k: v for k, v in parse_report(m).items() if k != "timestamp"} for m in messages]
+    return [{k: v for k, v in parse_report(m).items() if k not in ("timestamp", "producer_id")} for m in messages]
 
 
 def test_same_seed_same_prices_whatever_the_batching() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from dashboards.alerts import pipeline_rules
 from dashboards.queries import queried_panels
 from generator.contract import ReportShape
 from infra.kafka_topic import TopicProvider
@@ -102,7 +103,7 @@ def test_landed_canaries_are_found_with_their_latency(chdb_spec: SchemaSpec) -> 
     latencies = hop.canaries_landed(canaries)
     assert len(latencies) == 3 and all(0 <= ms < 5000 for ms in latencies)
     assert hop.no_dead_letters(canaries).startswith("no canary in ")
-    expected = len(queried_panels(chdb_spec, 9.9, "verify")) + 2  # every panel with SQL, both rules
+    expected = len(queried_panels(chdb_spec, 9.9, "verify")) + len(pipeline_rules(chdb_spec, 9.9, 5, "verify"))
     assert hop.every_grafana_query_runs(9.9).startswith(f"{expected} dashboard and alert queries ran")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from generator.contract import LEVEL_PRICE_STEP, ReportShape
+from generator.contract import ACCOUNTING_FIELDS, LEVEL_PRICE_STEP, ReportShape
 
 
 def parse_report(message: bytes) -> dict:
@@ -14,7 +14,7 @@ def parse_report(message: bytes) -> dict:
 
 
 def expected_keys(shape: ReportShape) -> list[str]:
-    return ["timestamp", *shape.level_names("bid"), *shape.level_names("ask"), "stats"]
+    return ["timestamp", *shape.level_names("bid"), *shape.level_names("ask"), "stats", *ACCOUNTING_FIELDS]
 
 
 def assert_valid_report(message: bytes, shape: ReportShape) -> dict:
@@ -30,4 +30,5 @@ def assert_valid_report(message: bytes, shape: ReportShape) -> dict:
         mean = (sum(values) / len(values)).quantize(quantum, rounding=ROUND_HALF_EVEN)
         assert report["stats"][("bid", "ask").index(side)] == mean, (side, report["stats"], mean)
     assert len(report["stats"]) == 2
+    assert 0 < report["producer_id"] < 2**52 and report["sequence"] >= 1
     return report
