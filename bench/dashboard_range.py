@@ -3,8 +3,8 @@ read from the raw table and from the per-minute rollup, side by side in one run 
 
 The rows are synthesized in ClickHouse with one level per side (the panel reads `timestamp`, `bid_1`,
 `ask_1`; a column store reads no other column) and inserted into the target, so the rollup's materialized
-view builds the rollup exactly as it does from the Kafka engine's inserts. Grafana's interval for 30 days
-on a ~1,000-point panel is 45 minutes: both paths are asked for that interval.
+view builds the rollup exactly as it does from the Kafka engine's inserts. Grafana's interval for 30 days on
+a ~1,000-pixel panel rounds to 30 minutes (`roundInterval`): both paths are asked for that interval.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.support.grafana import raw_branch_only
 
 DAYS = 30
 REPORT_INTERVAL_MS = 100  # the generator's default pace
-INTERVAL_S = 45 * 60
+INTERVAL_S = 30 * 60
 ROUNDS = 5
 INSERT_CHUNK_ROWS = 2_000_000
 

@@ -41,7 +41,9 @@ class AlertRule:
 
     def annotations(self, runbook_url: str, panel_id: int | None) -> dict[str, str]:
         """Summary, what to do, and the dashboard panel that shows the rule's state (Grafana draws it there)."""
-        notes = {"summary": self.summary, "description": self.description, "runbook_url": runbook_url}
+        notes = {"summary": self.summary, "description": self.description}
+        if runbook_url:
+            notes["runbook_url"] = runbook_url
         if panel_id is not None:
             notes.update(__dashboardUid__=DASHBOARD_UID, __panelId__=str(panel_id))
         return notes

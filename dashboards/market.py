@@ -80,9 +80,10 @@ def panel_json(panel: Panel, panel_id: int, grid: dict[str, int], datasource_uid
 
 
 def links_panel(links: Links) -> Panel:
+    runbook = f"**[Runbook]({links.runbook_url})**" if links.runbook_url else "**Runbook** (README.md, section Runbook)"
     content = (
         f"**[kafka-ui]({links.kafka_ui_url})** — the topic, its partitions and the consumer group.\n\n"
-        f"**[Runbook]({links.runbook_url})** — what each panel and alert means and what to do.\n\n"
+        f"{runbook} — what each panel and alert means and what to do.\n\n"
         "`make verify` proves every hop of the stack; `make status` and `make logs SERVICE=…` show the containers."
     )
     return Panel(

@@ -8,7 +8,8 @@ level variable.
 Time series read one of two sources, chosen inside the query by the panel's interval: the raw table below
 a minute, the per-minute rollup (`ROLLUP_GRAIN_S`) from a minute up, so a 30-day range reads ~43 k rollup
 rows instead of ~26 M reports. The inactive branch's filter is a constant false, and ClickHouse reads
-nothing for it. Both branches give the same values where both apply (tests/test_grafana_queries.py).
+nothing for it. Both branches give the same points over whole minutes (tests/test_grafana_queries.py); over a
+range starting mid-minute the rollup's first point covers that whole minute.
 """
 
 from __future__ import annotations
@@ -67,7 +68,9 @@ def _rolled_up(spec: SchemaSpec, columns: str) -> str:
     return (
         f"SELECT $__timeInterval_ms(minute) AS time, {columns}\n"
         f"FROM {spec.database}.{spec.rollup}\n"
-        f"WHERE $__timeFilter_ms(minute) AND $__interval_s >= {ROLLUP_GRAIN_S}\n"
+        # the minute holding the range's start counts whole: a point, not a gap, at the left edge
+        f"WHERE minute >= toStartOfMinute($__fromTime_ms) AND minute <= $__toTime_ms "
+        f"AND $__interval_s >= {ROLLUP_GRAIN_S}\n"
         "GROUP BY time"
     )
 
@@ -207,7 +210,7 @@ def dashboard_panels(spec: SchemaSpec, threshold: float, stack: str) -> list[Pan
               options={"viewMode": "list", "groupMode": "default", "maxItems": 10, "sortOrder": 1,
                        "dashboardAlerts": False, "alertName": "", "alertInstanceLabelFilter": f'{{stack="{stack}"}}',
                        "stateFilter": {"firing": True, "pending": True, "noData": True, "normal": True,
-                                       "error": True}}),
+                                       "error": True, "recovering": True}}),
         Panel("Kafka consumers", "table",
               "ClickHouse's consumers of the topic: seconds since each last polled, messages read, exceptions "
               "and the last one, commits and rebalances.",

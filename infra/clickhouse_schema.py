@@ -271,6 +271,8 @@ class SchemaProvider(ResourceProvider):
         def exists(name: str, kind: str) -> bool:
             if kind == "access":
                 return users is None or name in users
+            if kind == "rollup":  # the table and the view that feeds it
+                return {name, spec.rollup_view} <= existing
             return name in (databases if kind == "database" else existing)
 
         present = {name: obj for name, obj in props["objects"].items() if exists(name, obj["kind"])}

@@ -84,6 +84,11 @@ def connect_admin(props: Mapping[str, Any]) -> TopicAdmin:
     return first_answer(lambda: KafkaAdmin(servers), wait_s, failure)
 
 
+def _cluster(props: Mapping[str, Any]) -> Any:
+    """Which cluster holds the topic; state written before the topic knew it is ZooKeeper mode's."""
+    return props.get("cluster", "zookeeper")
+
+
 def _whole(value: Any) -> int:
     return int(value)  # the engine hands whole numbers back as floats
 
@@ -99,7 +104,7 @@ class TopicProvider(ResourceProvider):
         failures = []
         if _whole(news["partitions"]) < 1:
             failures.append(CheckFailure("partitions", f"partitions {news['partitions']} not accepted: expected >= 1"))
-        same_topic = olds.get("name") == news["name"] and olds.get("cluster") == news.get("cluster")
+        same_topic = olds.get("name") == news["name"] and _cluster(olds) == _cluster(news)
         if olds and same_topic:  # a topic made anew (new name or new cluster) may take any shape
             old, new = _whole(olds["partitions"]), _whole(news["partitions"])
             if new < old:
@@ -117,8 +122,9 @@ class TopicProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        keys = ("name", "cluster", "partitions", "replicationFactor", "bootstrapServers")
+        keys = ("name", "partitions", "replicationFactor", "bootstrapServers")
         changed = [key for key in keys if olds.get(key) != news.get(key)]
+        changed += ["cluster"] if _cluster(olds) != _cluster(news) else []
         replaces = [key for key in ("name", "cluster") if key in changed]  # a new cluster needs the topic anew
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 

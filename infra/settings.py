@@ -142,12 +142,6 @@ def _webhook_url(raw: str) -> str:
     return raw
 
 
-def _runbook_url(raw: str) -> str:
-    if not raw.strip() or any(character.isspace() for character in raw.strip()):
-        raise ValueError(raw)
-    return raw.strip()
-
-
 def _bind_address(raw: str) -> str:
     ipaddress.IPv4Address(raw.strip())  # raises ValueError (AddressValueError) for anything else
     return raw.strip()
@@ -195,8 +189,8 @@ KEYS: tuple[Key, ...] = (
     Key("midPriceThreshold", "string", 9.9, "a number > 0", _positive_number,
         "the alert fires when the level-1 mid price (ask_1 + bid_1) / 2 rises above this"),
     _integer("freshnessMinutes", 5, 1, 1440, "the freshness alert fires when the newest row is older than this"),
-    Key("runbookUrl", "string", "README.md#runbook", "a URL, or a path in this repository", _runbook_url,
-        "where the dashboard's links and the alert rules point for what to do (your copy of README.md#runbook)"),
+    Key("runbookUrl", "string", "", "empty, or an http(s):// URL", _webhook_url,
+        "where the dashboard's links and the alert rules point for what to do: your README's #runbook"),
     Key("alertWebhookUrl", "string", "", "empty, or an http(s):// URL", _webhook_url,
         "where alerts are sent; empty = no contact point and Grafana's notification policy left alone"),
     _memory("zookeeper", 512),
