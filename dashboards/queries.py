@@ -125,9 +125,12 @@ def reports_lost(spec: SchemaSpec, as_series: bool = False) -> str:
 
 
 def duplicate_deliveries(spec: SchemaSpec) -> str:
+    """Deliveries the target collapsed: every delivery is counted in the rollup (merges do not undo that),
+    against the distinct Kafka positions it saw."""
     return (
-        "SELECT count() - uniqExact(_partition, _offset) AS duplicate_deliveries\n"
-        f"FROM {spec.database}.{spec.target}\nWHERE $__timeFilter_ms(timestamp)"
+        "SELECT sum(deliveries) - groupBitmapMerge(positions) AS duplicates_collapsed\n"
+        f"FROM {spec.database}.{spec.rollup}\n"
+        "WHERE minute >= toStartOfMinute($__fromTime_ms) AND minute <= $__toTime_ms"
     )
 
 
@@ -159,19 +162,21 @@ def dashboard_panels(spec: SchemaSpec, threshold: float, stack: str) -> list[Pan
     return [
         _mid_price_panel(spec, threshold),
         Panel("Best bid and best ask (level 1)", "timeseries",
-              "Average level-1 bid and ask per interval. An ask below the bid would mean crossed data.",
-              _series(spec, "sum(bid_1) / count() AS best_bid, sum(ask_1) / count() AS best_ask",
-                      "sum(bid_1_sum) / sum(reports) AS best_bid, sum(ask_1_sum) / sum(reports) AS best_ask"),
+              "Highest level-1 bid and lowest level-1 ask per interval. An ask below the bid would mean crossed data.",
+              _series(spec, "max(bid_1) AS best_bid, min(ask_1) AS best_ask",
+                      "max(best_bid) AS best_bid, min(best_ask) AS best_ask"),
               unit=PRICE_UNIT),
         Panel("Average bid and ask (stats)", "timeseries",
-              "The reports' own `stats` averages over all levels, averaged per interval.",
-              _series(spec, "sum(bid_avg) / count() AS bid_avg, sum(ask_avg) / count() AS ask_avg",
-                      "sum(bid_avg_sum) / sum(reports) AS bid_avg, sum(ask_avg_sum) / sum(reports) AS ask_avg"),
+              "The reports' own `stats` averages over all levels: the latest report's per interval.",
+              _series(spec, "argMax(bid_avg, timestamp) AS bid_avg, argMax(ask_avg, timestamp) AS ask_avg",
+                      "argMaxMerge(bid_avg_last) AS bid_avg, argMaxMerge(ask_avg_last) AS ask_avg"),
               unit=PRICE_UNIT),
         Panel("Rows ingested per second", "timeseries",
-              "Reports stored per second. Flat at the generator's rate is good; a drop to zero means the "
-              "generator, Kafka or ClickHouse's consumer stopped: see the stats on the right and the runbook.",
-              _series(spec, "count() / $__interval_s AS rows_per_s", "sum(reports) / $__interval_s AS rows_per_s"),
+              "Reports stored per second (each counted once, however often Kafka delivered it). Flat at the "
+              "generator's rate is good; a drop to zero means the generator, Kafka or ClickHouse's consumer "
+              "stopped: see the stats on the right and the runbook.",
+              _series(spec, "uniqExact(_partition, _offset) / $__interval_s AS rows_per_s",
+                      "groupBitmapMerge(positions) / $__interval_s AS rows_per_s"),
               unit="rowsps"),
         Panel("End-to-end delay", "stat",
               "Now minus the newest Kafka timestamp stored: how far ClickHouse is behind the topic. About the "
@@ -186,7 +191,7 @@ def dashboard_panels(spec: SchemaSpec, threshold: float, stack: str) -> list[Pan
         Panel("Rows in the dead-letter table", "stat",
               "Messages in range that failed to parse, kept verbatim in the dead-letter table. Anything above "
               "0 is red: query the table for `error` and `raw_message` (runbook).",
-              f"SELECT count() AS dead_letter_rows\nFROM {spec.database}.{spec.dead_letter}\n"
+              f"SELECT uniqExact(partition, offset) AS dead_letter_rows\nFROM {spec.database}.{spec.dead_letter}\n"
               "WHERE $__timeFilter_ms(seen_at)",
               thresholds=((GREEN, None), (RED, 1))),
         Panel("Kafka consumer exceptions (5 min)", "stat",
@@ -201,9 +206,9 @@ def dashboard_panels(spec: SchemaSpec, threshold: float, stack: str) -> list[Pan
               f"counting reports older than {SETTLE_S} s (younger ones may still be on their way). Anything "
               "above 0 is red and the loss alert fires: see the runbook.",
               reports_lost(spec), thresholds=((GREEN, None), (RED, 1)), alert_rule_uid="reports-lost", width=12),
-        Panel("Duplicate deliveries", "stat",
-              "Messages stored more than once (same partition and offset): the Kafka engine delivers at least "
-              "once, so a restart or rebalance can repeat a block. Amber above 0; loss accounting ignores them.",
+        Panel("Duplicate deliveries collapsed", "stat",
+              "Messages the Kafka engine delivered more than once (at least once: a restart or rebalance can "
+              "repeat a block), each stored and counted once. Amber above 0: nothing is wrong with the numbers.",
               duplicate_deliveries(spec), thresholds=((GREEN, None), (AMBER, 1)), width=12),
         Panel("Alerts of this stack", "alertlist",
               "The pipeline's rules (mid price, freshness, lost reports) for this stack, with their current state.",

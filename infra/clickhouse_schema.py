@@ -35,10 +35,13 @@ from pulumi.dynamic import (
 
 from generator.contract import ReportShape
 from infra.provider_support import first_answer, first_line
-from infra.schema_sql import ORDER_BY, SchemaSpec, schema_objects, target_columns, validate
+from infra.schema_sql import ORDER_BY, TARGET_ENGINE, SchemaSpec, schema_objects, target_columns, validate
 
 DEFAULT_WAIT_TIMEOUT_S = 120
-SCHEMA_KEYS = ("objects", "applyOrder", "targetColumns", "orderBy", "spec", "readerPassword", "manageReader")
+SCHEMA_KEYS = (
+    "objects", "applyOrder", "targetColumns", "orderBy", "targetEngine", "spec", "readerPassword", "manageReader",
+)  # fmt: skip
+FIRST_TARGET_ENGINE = "MergeTree"  # what state written before `targetEngine` existed holds
 DATA_KINDS = frozenset({"database", "table", "kafka_table", "view", "rollup"})
 ACCESS_KINDS = frozenset({"access"})
 
@@ -96,6 +99,7 @@ def schema_inputs(spec: SchemaSpec) -> dict[str, Any]:
         },
         "targetColumns": [list(column) for column in target_columns(spec)],
         "orderBy": ORDER_BY,
+        "targetEngine": TARGET_ENGINE,
     }
 
 
@@ -126,6 +130,9 @@ def destructive_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> lis
             problems.append(f"column {name} would change type {kind} -> {new_columns[name]}")
     if olds["orderBy"] != news["orderBy"]:
         problems.append(f"ORDER BY would change {olds['orderBy']} -> {news['orderBy']}")
+    old_engine, new_engine = olds.get("targetEngine", FIRST_TARGET_ENGINE), news.get("targetEngine", TARGET_ENGINE)
+    if old_engine != new_engine:
+        problems.append(f"target engine would change {old_engine} -> {new_engine}")
     old_dead, new_dead = olds["objects"].get(old_spec.dead_letter), news["objects"].get(new_spec.dead_letter)
     if old_dead and new_dead and _without_ttl(old_dead["create"]) != _without_ttl(new_dead["create"]):
         problems.append(f"dead-letter table {new_spec.dead_letter} would be recreated")

@@ -75,7 +75,9 @@ class SchemaObject:
     drop: tuple[str, ...]
 
 
-ORDER_BY = "timestamp"
+# Time first (every query filters on it), then the Kafka position: what makes a message unique.
+ORDER_BY = "(timestamp, _partition, _offset)"
+TARGET_ENGINE = "ReplacingMergeTree"
 
 
 def validate(spec: SchemaSpec) -> list[str]:
@@ -131,7 +133,8 @@ ROLLUP_GRAIN_S = 60
 
 
 def rollup_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
-    """(name, type) of the rollup: per minute, the report count and what each panel aggregates.
+    """(name, type) of the rollup: per minute, what each panel aggregates, in forms a repeated delivery
+    cannot change (min, max, the latest value, the set of Kafka positions) — and the raw delivery count.
 
     Per level it keeps the lowest and highest `bid + ask` (twice the mid price: exact, and half the work of
     the mid itself on every insert); the panels halve it with one more decimal, as `mid_price_sql` does."""
@@ -140,26 +143,35 @@ def rollup_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
     def simple(function: str, kind: str) -> str:
         return f"SimpleAggregateFunction({function}, {kind})"
 
-    prices, sums = f"Decimal(18, {decimals})", f"Decimal(38, {decimals})"
-    columns = [("minute", "DateTime CODEC(DoubleDelta, ZSTD(1))"), ("reports", simple("sum", "UInt64"))]
+    prices = f"Decimal(18, {decimals})"
+    columns = [
+        ("minute", "DateTime CODEC(DoubleDelta, ZSTD(1))"),
+        ("deliveries", simple("sum", "UInt64")),  # every row the Kafka engine delivered, repeats included
+        ("positions", "AggregateFunction(groupBitmap, UInt64)"),  # distinct (partition, offset): the reports
+    ]
     for level in range(1, spec.mid_levels + 1):
-        columns += [
-            (f"mid2_min_{level}", simple("min", prices)),
-            (f"mid2_max_{level}", simple("max", prices)),
-        ]
-    return columns + [(f"{name}_sum", simple("sum", sums)) for name in ROLLUP_SUMMED]
+        columns += [(f"mid2_min_{level}", simple("min", prices)), (f"mid2_max_{level}", simple("max", prices))]
+    latest = f"AggregateFunction(argMax, {spec.price_type}, DateTime64(3))"
+    columns += [("best_bid", simple("max", prices)), ("best_ask", simple("min", prices))]
+    return [*columns, ("bid_avg_last", latest), ("ask_avg_last", latest)]
 
 
-ROLLUP_SUMMED = ("bid_1", "ask_1", "bid_avg", "ask_avg")  # the panels' averages: sum / reports
+# A Kafka position as one number: the partition above the offset's 40 bits (a trillion messages a partition).
+POSITION_SQL = "bitShiftLeft(toUInt64(_partition), 40) + _offset"
 
 
 def rollup_select(spec: SchemaSpec) -> str:
     """One row per minute of the target's rows, with the rollup's columns in order."""
-    aggregates = ["count() AS reports"]
+    aggregates = ["count() AS deliveries", f"groupBitmapState({POSITION_SQL}) AS positions"]
     for level in range(1, spec.mid_levels + 1):
         twice_mid = f"bid_{level} + ask_{level}"
         aggregates += [f"min({twice_mid}) AS mid2_min_{level}", f"max({twice_mid}) AS mid2_max_{level}"]
-    aggregates += [f"sum({name}) AS {name}_sum" for name in ROLLUP_SUMMED]
+    aggregates += [
+        "max(bid_1) AS best_bid",
+        "min(ask_1) AS best_ask",
+        "argMaxState(bid_avg, timestamp) AS bid_avg_last",
+        "argMaxState(ask_avg, timestamp) AS ask_avg_last",
+    ]
     return (
         "SELECT\n    toStartOfMinute(timestamp) AS minute,\n"
         + _indent(aggregates)
@@ -192,6 +204,7 @@ def _render(template: str, spec: SchemaSpec) -> str:
         "rollup_columns": _indent([f"{name} {kind}" for name, kind in rollup_columns(spec)]),
         "rollup_select": rollup_select(spec),
         "order_by": ORDER_BY,
+        "target_engine": TARGET_ENGINE,
         "reader_password": "${reader_password}",  # substituted only when executed
     }
     return Template(body).substitute(values)

@@ -42,8 +42,10 @@ def count(spec: SchemaSpec) -> int:
 
 
 def feed(spec: SchemaSpec, reports: int, seed: int) -> None:
+    """`reports` new messages, at the offsets after those already stored."""
     messages = ReportFactory(spec.shape, seed=seed).batch(reports)
-    ChdbClient().insert_json_lines(f"{spec.database}.{spec.queue}", as_kafka_rows(messages))
+    first = ChdbClient().query(f"SELECT count() FROM {spec.database}.{spec.target}")[0][0]
+    ChdbClient().insert_json_lines(f"{spec.database}.{spec.queue}", as_kafka_rows(messages, first_offset=int(first)))
 
 
 def test_lifecycle(provider: SchemaProvider) -> None:
@@ -58,7 +60,8 @@ def test_lifecycle(provider: SchemaProvider) -> None:
     feed(spec, 50, seed=1)
     provider.create(props)  # again (a retried `up`): converges, counts nothing twice
     assert count(spec) == 50
-    assert int(ChdbClient().query(f"SELECT sum(reports) FROM {spec.database}.{spec.rollup}")[0][0]) == 50
+    rolled_up = ChdbClient().query(f"SELECT groupBitmapMerge(positions) FROM {spec.database}.{spec.rollup}")
+    assert int(rolled_up[0][0]) == 50
     assert not provider.diff(spec.database, created.outs, props).changes
 
     wider = SchemaSpec(database=spec.database, shape=ReportShape(bid_size=5, ask_size=4))
@@ -71,7 +74,9 @@ def test_lifecycle(provider: SchemaProvider) -> None:
     rows = ChdbClient().query(f"SELECT count(), countIf(bid_5 > 0) FROM {spec.database}.{spec.target}")
     assert rows == [(60, 10)]
     # the rollup gained level 4's mid price: rebuilt and backfilled, it still covers every stored row
-    rollup = ChdbClient().query(f"SELECT sum(reports), countIf(mid2_max_4 > 0) > 0 FROM {spec.database}.{spec.rollup}")
+    rollup = ChdbClient().query(
+        f"SELECT groupBitmapMerge(positions), countIf(mid2_max_4 > 0) > 0 FROM {spec.database}.{spec.rollup}"
+    )
     assert [tuple(int(v) for v in row) for row in rollup] == [(60, 1)]
 
     narrower = props_for(SchemaSpec(database=spec.database, shape=ReportShape(bid_size=2, ask_size=4)))
@@ -196,3 +201,18 @@ def test_numbers_returned_as_floats_still_render_integers() -> None:
     old, new = props_for(SchemaSpec(retention_days=30)), props_for(SchemaSpec(retention_days=7))
     new["spec"] = {**new["spec"], "retention_days": 7.0, "shape": {**new["spec"]["shape"], "bid_size": 50.0}}
     assert "ALTER TABLE market.metrics MODIFY TTL toDate(timestamp) + INTERVAL 7 DAY" in migration_plan(old, new)
+
+
+def test_a_stack_from_before_the_idempotent_target_is_refused_until_allowed(provider: SchemaProvider) -> None:
+    """State written when the target was a plain MergeTree ordered by time: its rows cannot be re-sorted by
+    Kafka position in place, so the change is refused like any other that would drop the table."""
+    news = props_for(SchemaSpec())
+    olds = {key: value for key, value in news.items() if key != "targetEngine"} | {"orderBy": "timestamp"}
+    reasons = [failure.reason for failure in provider.check(olds, news).failures]
+    assert reasons == [
+        "refused: ORDER BY would change timestamp -> (timestamp, _partition, _offset); "
+        "set allowDestructiveChanges to allow it (data is lost)",
+        "refused: target engine would change MergeTree -> ReplacingMergeTree; "
+        "set allowDestructiveChanges to allow it (data is lost)",
+    ]
+    assert provider.check(olds, {**news, "allowDestructiveChanges": True}).failures == []

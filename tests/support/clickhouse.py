@@ -72,10 +72,13 @@ class ChdbClient:
         self._session.query(f"INSERT INTO {table} FORMAT JSONEachRow\n{body}")
 
 
-def as_kafka_rows(messages: list[bytes], topic: str = "metrics_raw", partition: int = 0) -> list[bytes]:
-    """Messages as the Kafka engine would present them: payload columns plus virtual columns."""
+def as_kafka_rows(
+    messages: list[bytes], topic: str = "metrics_raw", partition: int = 0, first_offset: int = 0
+) -> list[bytes]:
+    """Messages as the Kafka engine would present them: payload columns plus virtual columns, at consecutive
+    offsets from `first_offset` (as Kafka numbers them: a position is never reused)."""
     rows = []
-    for offset, message in enumerate(messages):
+    for offset, message in enumerate(messages, start=first_offset):
         virtual = {"_topic": topic, "_partition": partition, "_offset": offset, "_error": "", "_raw_message": ""}
         virtual["_timestamp_ms"] = "2026-11-28 12:00:00.000"
         rows.append(message[:-1] + b"," + json.dumps(virtual).encode()[1:])
