@@ -8,7 +8,7 @@ NEED_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 1
 	{ echo "make: Python 3.11+ is required as '$(PYTHON)' (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
 
 .DEFAULT_GOAL := help
-.PHONY: help venv deploy-venv test lint format bench sql up preview destroy outputs verify status logs stack stacks
+.PHONY: help venv deploy-venv test lint format bench sql docs up preview destroy outputs verify status logs stack stacks
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ format: venv ## apply ruff's fixes and formatting
 
 bench: venv ## run the benchmarks; prints one `bench:` line each
 	$(PY) -m bench
+
+docs: venv ## regenerate Pulumi.yaml's config block and README's tables from the settings and panel tables
+	$(PY) scripts/render_docs.py
 
 sql: venv ## print the rendered ClickHouse DDL for the default settings
 	@$(PY) -m infra.schema_sql

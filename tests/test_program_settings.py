@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import yaml
 
@@ -77,3 +80,10 @@ def test_every_default_image_is_one_whose_sources_docs_upstream_cites() -> None:
     for key in KEYS:
         if key.name.endswith("Image"):
             assert f"`{key.default}`" in cited, f"docs/upstream.md does not cite the sources of {key.default}"
+
+
+def test_generated_docs_are_up_to_date() -> None:
+    """Pulumi.yaml's config block and README's tables are generated (`make docs`): never hand-edited copies."""
+    result = subprocess.run([sys.executable, "scripts/render_docs.py", "--check"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr

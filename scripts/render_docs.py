@@ -1,0 +1,98 @@
+"""`make docs`: write the generated parts of Pulumi.yaml and README.md from the tables they document.
+
+- Pulumi.yaml's `config:` block, from `infra.settings.KEYS`;
+- README's configuration table (same keys), the generator's environment table (`generator.config.SETTINGS`)
+  and the dashboard's panel table (`dashboards.market.all_panels`).
+
+`--check` writes nothing and exits 1 when a file is out of date (the tests check the same rows).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import yaml
+
+from dashboards.market import Links, all_panels
+from generator.config import SETTINGS
+from infra.schema_sql import SchemaSpec
+from infra.settings import KEYS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _yaml_scalar(text: str) -> str:
+    try:
+        plain = yaml.safe_load(f"x: {text}")["x"] == text
+    except yaml.YAMLError:
+        plain = False
+    return text if plain else json.dumps(text)
+
+
+def pulumi_yaml(current: str) -> str:
+    head = current.split("\nconfig:\n", 1)[0]
+    lines = []
+    for key in KEYS:
+        default = key.declared_default
+        if isinstance(default, bool):
+            shown = "true" if default else "false"
+        elif isinstance(default, int):
+            shown = str(default)
+        else:
+            shown = json.dumps(str(default))
+        lines += [f"  {key.name}:", f"    type: {key.type}", f"    default: {shown}",
+                  f"    description: {_yaml_scalar(key.description)}"]  # fmt: skip
+    return head + "\nconfig:\n" + "\n".join(lines) + "\n"
+
+
+def _replace_rows(text: str, names: set[str], rows: list[str]) -> str:
+    """Swap the table rows whose first cell is one of `names` (one contiguous block) for `rows`."""
+    lines = text.splitlines()
+    found = [i for i, line in enumerate(lines) if (match := re.match(r"\| `(\w+)` \|", line)) and match[1] in names]
+    if not found or found[-1] - found[0] + 1 != len(found):
+        raise SystemExit(f"render_docs: the rows of {sorted(names)[:3]}… are not one block in README.md")
+    lines[found[0] : found[-1] + 1] = rows
+    return "\n".join(lines) + "\n"
+
+
+def readme(current: str) -> str:
+    config_rows = []
+    for key in KEYS:
+        default = str(key.default).lower() if isinstance(key.default, bool) else key.default
+        shown = f"`{default}`" if default != "" else "(empty)"
+        config_rows.append(f"| `{key.name}` | {shown} | {key.accepted} | {key.description} |")
+    text = _replace_rows(current, {key.name for key in KEYS}, config_rows)
+    env_rows = [
+        f"| `{s.env}` | {f'`{s.default}`' if s.default else '(unset)'} | {s.accepted} | {s.description} |"
+        for s in SETTINGS
+    ]
+    text = _replace_rows(text, {s.env for s in SETTINGS}, env_rows)
+    header = "| panel | what it shows, and what to do |\n|---|---|\n"
+    start = text.index(header)
+    end = text.index("\n\n", start)
+    panels = all_panels(SchemaSpec(), 9.9, "dev", Links("", ""))
+    return text[:start] + header + "\n".join(f"| {p.title} | {p.description} |" for p in panels) + text[end:]
+
+
+def main(argv: list[str]) -> int:
+    check = argv == ["--check"]
+    stale = []
+    for name, render in (("Pulumi.yaml", pulumi_yaml), ("README.md", readme)):
+        path = ROOT / name
+        current = path.read_text()
+        wanted = render(current)
+        if wanted != current:
+            stale.append(name)
+            if not check:
+                path.write_text(wanted)
+    if check and stale:
+        print(f"render_docs: out of date: {', '.join(stale)} (run `make docs`)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
