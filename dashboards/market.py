@@ -16,6 +16,7 @@ from dashboards.queries import Panel, dashboard_panels
 from infra.schema_sql import SchemaSpec
 
 DASHBOARD_UID = "pipelining-data-market"
+DATASOURCE_UID = "pipelining-data-clickhouse"  # set explicitly: panels and alert rules refer to it
 PLUGIN_ID = "grafana-clickhouse-datasource"
 SIZE = {"timeseries": (12, 8), "stat": (6, 4), "table": (24, 6), "alertlist": (12, 8), "text": (12, 8)}
 DEFAULT_SIZE = (12, 8)

@@ -9,12 +9,11 @@ import pulumi
 import pulumiverse_grafana as grafana
 
 from dashboards.alerts import EVALUATION_INTERVAL_S, AlertRule, pipeline_rules, rule_panel_ids
-from dashboards.market import DASHBOARD_UID, PLUGIN_ID, Links, canonical_json, market_dashboard
+from dashboards.market import DASHBOARD_UID, DATASOURCE_UID, PLUGIN_ID, Links, canonical_json, market_dashboard
 from infra.clickhouse_server import NATIVE_PORT, ClickHouse
 from infra.grafana_server import Grafana
 from infra.settings import Settings
 
-DATASOURCE_UID = "pipelining-data-clickhouse"
 FOLDER_UID = "pipelining-data"
 
 

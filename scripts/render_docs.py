@@ -2,7 +2,9 @@
 
 - Pulumi.yaml's `config:` block, from `infra.settings.KEYS`;
 - README's configuration table (same keys), the generator's environment table (`generator.config.SETTINGS`)
-  and the dashboard's panel table (`dashboards.market.all_panels`).
+  and the dashboard's panel table (`dashboards.market.all_panels`);
+- golden files a reviewer reads in a pull request's diff even when its preview runs against empty state:
+  `docs/generated/schema.sql` (the DDL for the default settings) and `docs/generated/dashboard.json`.
 
 `--check` writes nothing and exits 1 when a file is out of date (the tests check the same rows).
 """
@@ -16,9 +18,9 @@ from pathlib import Path
 
 import yaml
 
-from dashboards.market import Links, all_panels
+from dashboards.market import DATASOURCE_UID, Links, all_panels, canonical_json, market_dashboard
 from generator.config import SETTINGS
-from infra.schema_sql import SchemaSpec
+from infra.schema_sql import SchemaSpec, render_ddl
 from infra.settings import KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,16 +79,35 @@ def readme(current: str) -> str:
     return text[:start] + header + "\n".join(f"| {p.title} | {p.description} |" for p in panels) + text[end:]
 
 
+def schema_sql(_current: str) -> str:
+    return render_ddl(SchemaSpec())
+
+
+def dashboard_json(_current: str) -> str:
+    defaults = {key.name: key.default for key in KEYS}
+    links = Links(kafka_ui_url="http://127.0.0.1:8080", runbook_url=defaults["runbookUrl"])
+    return canonical_json(market_dashboard(SchemaSpec(), DATASOURCE_UID, defaults["midPriceThreshold"], "dev", links))
+
+
+GENERATED = (
+    ("Pulumi.yaml", pulumi_yaml),
+    ("README.md", readme),
+    ("docs/generated/schema.sql", schema_sql),
+    ("docs/generated/dashboard.json", dashboard_json),
+)
+
+
 def main(argv: list[str]) -> int:
     check = argv == ["--check"]
     stale = []
-    for name, render in (("Pulumi.yaml", pulumi_yaml), ("README.md", readme)):
+    for name, render in GENERATED:
         path = ROOT / name
-        current = path.read_text()
+        current = path.read_text() if path.exists() else ""
         wanted = render(current)
         if wanted != current:
             stale.append(name)
             if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(wanted)
     if check and stale:
         print(f"render_docs: out of date: {', '.join(stale)} (run `make docs`)", file=sys.stderr)

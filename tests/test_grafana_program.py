@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from dashboards.market import DASHBOARD_UID
-from infra.grafana_objects import DATASOURCE_UID
+from dashboards.market import DASHBOARD_UID, DATASOURCE_UID
 from tests.support.program import dev_config, is_secret, plain_strings, run_program, unwrap
 
 DATASOURCE = "grafana:oss/dataSource:DataSource"
