@@ -50,7 +50,7 @@ docs: venv ## regenerate Pulumi.yaml's config block and README's tables from the
 	$(PY) scripts/render_docs.py
 
 sql: venv ## print the rendered ClickHouse DDL for the default settings
-	@$(PY) -m infra.schema_sql
+	@$(PY) -m schema.render
 
 STACK ?= dev
 

@@ -15,7 +15,7 @@ import uuid
 from dashboards.alerts import QUERY_INTERVAL_MS, pipeline_rules
 from dashboards.macros import TimeRange, expand_macros
 from generator.contract import ReportShape
-from infra.schema_sql import SchemaSpec
+from schema.spec import SchemaSpec
 from tests.support.clickhouse import ChdbClient, apply_schema, shared_session
 
 TABLE_ROWS = 10_000_000

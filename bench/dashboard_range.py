@@ -16,7 +16,7 @@ import uuid
 from dashboards.macros import TimeRange, expand_macros
 from dashboards.queries import queried_panels
 from generator.contract import ReportShape
-from infra.schema_sql import SchemaSpec
+from schema.spec import SchemaSpec
 from tests.support.clickhouse import ChdbClient, apply_schema, shared_session
 from tests.support.grafana import raw_branch_only
 

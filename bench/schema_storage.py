@@ -16,7 +16,7 @@ import orjson
 
 from generator.contract import LEVEL_PRICE_STEP, ReportShape
 from generator.report import ReportFactory
-from infra.schema_sql import SchemaSpec
+from schema.spec import SchemaSpec
 from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows
 
 STORAGE_REPORTS = 200_000

@@ -16,7 +16,7 @@ from typing import Any
 
 from dashboards.market import DASHBOARD_UID, Links, datasource_ref, panel_ids
 from dashboards.queries import SETTLE_S, mid_price_rule_sql, newest_row_age, reports_lost
-from infra.schema_sql import SchemaSpec
+from schema.spec import SchemaSpec
 
 EVALUATION_INTERVAL_S = 60
 QUERY_INTERVAL_MS = 10_000

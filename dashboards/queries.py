@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.schema_sql import ROLLUP_GRAIN_S, SchemaSpec, mid_price_sql
+from schema.spec import ROLLUP_GRAIN_S, SchemaSpec, mid_price_sql
 
 LEVEL_VARIABLE = "${level}"
 # The mid-price rule fires on the highest mid price in its window: the panel's headline series is the same

@@ -35,7 +35,8 @@ from pulumi.dynamic import (
 
 from generator.contract import ReportShape
 from infra.provider_support import first_answer, first_line
-from infra.schema_sql import ORDER_BY, TARGET_ENGINE, SchemaSpec, schema_objects, target_columns, validate
+from schema.render import schema_objects
+from schema.spec import ORDER_BY, TARGET_ENGINE, SchemaSpec, target_columns, validate
 
 DEFAULT_WAIT_TIMEOUT_S = 120
 SCHEMA_KEYS = (

@@ -21,7 +21,7 @@ from pulumi.runtime.config import CONFIG, get_config_env
 from generator.config import SETTINGS as GENERATOR_SETTINGS
 from generator.config import GeneratorConfig
 from generator.contract import ReportShape
-from infra.schema_sql import SchemaSpec
+from schema.spec import SchemaSpec
 
 PROJECT = "pipelining-data"
 MAX_BROKERS = 3

@@ -20,8 +20,9 @@ import yaml
 
 from dashboards.market import DATASOURCE_UID, Links, all_panels, canonical_json, market_dashboard
 from generator.config import SETTINGS
-from infra.schema_sql import SchemaSpec, render_ddl
 from infra.settings import KEYS
+from schema.render import render_ddl
+from schema.spec import SchemaSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 

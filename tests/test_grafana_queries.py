@@ -25,7 +25,8 @@ from dashboards.queries import (
 )
 from generator.contract import ReportShape
 from generator.report import ReportFactory
-from infra.schema_sql import SchemaSpec, schema_objects
+from schema.render import schema_objects
+from schema.spec import SchemaSpec
 from tests.conftest import REPO_ROOT
 from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows, shared_session
 from tests.support.grafana import raw_branch_only, reduce_stage, threshold_stage

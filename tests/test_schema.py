@@ -12,7 +12,8 @@ import pytest
 
 from generator.contract import ReportShape
 from generator.report import ReportFactory
-from infra.schema_sql import PASSWORD_PLACEHOLDER, SchemaSpec, mid_price_sql, schema_objects
+from schema.render import PASSWORD_PLACEHOLDER, schema_objects
+from schema.spec import SchemaSpec, mid_price_sql
 from tests.conftest import REPO_ROOT
 from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows, kafka_stand_in
 from tests.support.contract import parse_report
@@ -133,5 +134,5 @@ def test_reader_sql() -> None:
 
 
 def test_make_sql_runs_from_a_plain_checkout() -> None:
-    result = subprocess.run([sys.executable, "-m", "infra.schema_sql"], cwd=REPO_ROOT, capture_output=True, check=True)
+    result = subprocess.run([sys.executable, "-m", "schema.render"], cwd=REPO_ROOT, capture_output=True, check=True)
     assert b"ENGINE = Kafka" in result.stdout

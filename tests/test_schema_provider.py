@@ -18,7 +18,7 @@ from infra.clickhouse_schema import (
     migration_plan,
     schema_inputs,
 )
-from infra.schema_sql import SchemaSpec
+from schema.spec import SchemaSpec
 from tests.support.broker import free_port
 from tests.support.clickhouse import ChdbClient, as_kafka_rows
 

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from infra.clickhouse_schema import Schema, SchemaError, SchemaProvider, spec_from
-from infra.schema_sql import SchemaSpec
+from schema.spec import SchemaSpec
 from tests.support.program import RecordingMocks, is_secret
 
 

@@ -17,7 +17,7 @@ from dashboards.alerts import pipeline_rules
 from dashboards.queries import queried_panels
 from generator.contract import ReportShape
 from infra.kafka_topic import TopicProvider
-from infra.schema_sql import SchemaSpec
+from schema.spec import SchemaSpec
 from tests.conftest import REPO_ROOT
 from tests.support.broker import TansuBroker, free_port
 from tests.support.clickhouse import ChdbClient, apply_schema

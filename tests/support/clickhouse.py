@@ -14,7 +14,8 @@ import re
 
 from chdb import session
 
-from infra.schema_sql import SchemaSpec, schema_objects
+from schema.render import schema_objects
+from schema.spec import SchemaSpec
 
 # Types as ClickHouse documents the Kafka engine's virtual columns.
 KAFKA_VIRTUAL_COLUMNS = {

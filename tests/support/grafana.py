@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from infra.schema_sql import ROLLUP_GRAIN_S
+from schema.spec import ROLLUP_GRAIN_S
 
 REDUCERS: dict[str, Callable[[list[float]], float]] = {
     "max": max,

@@ -1,22 +1,17 @@
-"""The ClickHouse schema, rendered from `sql/*.sql` and one `SchemaSpec`.
+"""What the ClickHouse schema is made of: one `SchemaSpec`, its validation, the columns and types it implies.
 
-Column names come from the generator's `ReportShape`, so the wire format, the
-tables and the dashboards cannot drift apart. `python -m infra.schema_sql`
-prints the rendered DDL (what `make sql` shows).
+Column names come from the generator's `ReportShape`, so the wire format, the tables and the dashboards
+cannot drift apart. `schema.render` turns a spec into DDL from the templates in `schema/sql/`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from string import Template
 
 from generator.config import MAX_DECIMALS, MAX_LEVELS, TOPIC_PATTERN
 from generator.contract import LEVEL_PRICE_STEP, SIDES, ReportShape
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-PASSWORD_PLACEHOLDER = "'<reader password>'"
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 # Prices are stored with room for the largest shape the generator accepts, so adding levels never
 # changes the type of an existing column.
@@ -65,17 +60,6 @@ class SchemaSpec:
         return f"Decimal({PRICE_INTEGER_DIGITS + decimals}, {decimals})"
 
 
-@dataclass(frozen=True)
-class SchemaObject:
-    """One object the schema owns, with the statements that create and drop it."""
-
-    name: str
-    kind: str  # database | kafka_table | table | view | rollup (table, backfill and view) | access
-    create: tuple[str, ...]
-    drop: tuple[str, ...]
-
-
-# Time first (every query filters on it), then the Kafka position: what makes a message unique.
 ORDER_BY = "(timestamp, _partition, _offset)"
 TARGET_ENGINE = "ReplacingMergeTree"
 
@@ -160,101 +144,9 @@ def rollup_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
 POSITION_SQL = "bitShiftLeft(toUInt64(_partition), 40) + _offset"
 
 
-def rollup_select(spec: SchemaSpec) -> str:
-    """One row per minute of the target's rows, with the rollup's columns in order."""
-    aggregates = ["count() AS deliveries", f"groupBitmapState({POSITION_SQL}) AS positions"]
-    for level in range(1, spec.mid_levels + 1):
-        twice_mid = f"bid_{level} + ask_{level}"
-        aggregates += [f"min({twice_mid}) AS mid2_min_{level}", f"max({twice_mid}) AS mid2_max_{level}"]
-    aggregates += [
-        "max(bid_1) AS best_bid",
-        "min(ask_1) AS best_ask",
-        "argMaxState(bid_avg, timestamp) AS bid_avg_last",
-        "argMaxState(ask_avg, timestamp) AS ask_avg_last",
-    ]
-    return (
-        "SELECT\n    toStartOfMinute(timestamp) AS minute,\n"
-        + _indent(aggregates)
-        + f"\nFROM {spec.database}.{spec.target}\nGROUP BY minute"
-    )
-
-
 def mid_price_sql(level: int | str, decimals: int) -> str:
     """Exact mid price of a level: one more decimal than the prices, so 9.9 and 10.0 give 9.95.
 
     `level` may be a dashboard variable such as "${level}".
     """
     return f"(toDecimal64(bid_{level}, {decimals + 1}) + ask_{level}) / 2"
-
-
-def _indent(lines: list[str]) -> str:
-    return ",\n".join(f"    {line}" for line in lines)
-
-
-def _render(template: str, spec: SchemaSpec) -> str:
-    text = (SQL_DIR / template).read_text()
-    body = "\n".join(line for line in text.splitlines() if not line.startswith("--")).strip()
-    values = {
-        **{name: getattr(spec, name) for name in SchemaSpec.__dataclass_fields__ if name != "shape"},
-        "reader_profile": spec.reader_profile,
-        "price_type": spec.price_type,
-        "wire_level_columns": _indent([f"{name} {spec.price_type}" for name in spec.shape.price_names()]),
-        "target_columns": _indent([f"{name} {kind}" for name, kind in target_columns(spec)]),
-        "level_names": _indent(spec.shape.price_names()),
-        "rollup_columns": _indent([f"{name} {kind}" for name, kind in rollup_columns(spec)]),
-        "rollup_select": rollup_select(spec),
-        "order_by": ORDER_BY,
-        "target_engine": TARGET_ENGINE,
-        "reader_password": "${reader_password}",  # substituted only when executed
-    }
-    return Template(body).substitute(values)
-
-
-def _statements(template: str, spec: SchemaSpec) -> tuple[str, ...]:
-    return tuple(part.strip() for part in _render(template, spec).split(";\n") if part.strip())
-
-
-def schema_objects(spec: SchemaSpec) -> list[SchemaObject]:
-    """The objects in apply order; drop them in reverse."""
-    db = spec.database
-    return [
-        SchemaObject(db, "database", _statements("01_database.sql", spec), (f"DROP DATABASE IF EXISTS {db}",)),
-        _table(spec.dead_letter, "table", "05_dead_letter.sql", spec),
-        _table(spec.target, "table", "03_target.sql", spec),
-        SchemaObject(
-            spec.rollup,
-            "rollup",
-            _statements("08_rollup.sql", spec),
-            (
-                f"DROP VIEW IF EXISTS {spec.database}.{spec.rollup_view} SYNC",
-                f"DROP TABLE IF EXISTS {spec.database}.{spec.rollup} SYNC",
-            ),
-        ),
-        _table(spec.queue, "kafka_table", "02_queue.sql", spec),
-        _table(spec.target_view, "view", "04_target_view.sql", spec),
-        _table(spec.dead_letter_view, "view", "06_dead_letter_view.sql", spec),
-        SchemaObject(
-            spec.reader_user,
-            "access",
-            _statements("07_reader.sql", spec),
-            (f"DROP USER IF EXISTS {spec.reader_user}", f"DROP SETTINGS PROFILE IF EXISTS {spec.reader_profile}"),
-        ),
-    ]
-
-
-def _table(name: str, kind: str, template: str, spec: SchemaSpec) -> SchemaObject:
-    keyword = "VIEW" if kind == "view" else "TABLE"
-    return SchemaObject(
-        name, kind, _statements(template, spec), (f"DROP {keyword} IF EXISTS {spec.database}.{name} SYNC",)
-    )
-
-
-def render_ddl(spec: SchemaSpec) -> str:
-    """All statements in apply order, each followed by `;` on its own line; the password hidden."""
-    statements = [sql for obj in schema_objects(spec) for sql in obj.create]
-    text = "\n;\n".join(statements) + "\n;\n"
-    return Template(text).safe_substitute(reader_password=PASSWORD_PLACEHOLDER)
-
-
-if __name__ == "__main__":
-    print(render_ddl(SchemaSpec()), end="")

@@ -1,0 +1,1 @@
+"""The pipeline's ClickHouse schema: `spec` (what it is made of) and `render` (its DDL)."""
