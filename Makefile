@@ -35,9 +35,10 @@ test: venv ## run the whole test suite (pytest)
 	@$(PY) -m pytest; rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests — failing" >&2; exit 1; fi; exit $$rc
 
-lint: venv ## ruff check + format check
+lint: venv ## ruff check + format check + mypy (type check of the packages)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 format: venv ## apply ruff's fixes and formatting
 	$(PY) -m ruff check --fix .

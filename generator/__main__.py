@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         sink: Sink = StdoutSink() if args.stdout else KafkaSink(config, stop)
-    except ConnectionAbortedError as reason:
-        log.info("stopped: %s", reason)
+    except ConnectionAbortedError as aborted:
+        log.info("stopped: %s", aborted)
         return 0
     try:
         produce(config, sink, args.count, stop)

@@ -168,7 +168,7 @@ class KafkaCluster(pulumi.ComponentResource):
         envs: dict[str, pulumi.Input[str]] = {**cluster_env(settings)}
         if zookeeper is not None:
             envs.update(zookeeper_env(settings, index, zookeeper.connect))
-        else:
+        elif self.cluster_id is not None:
             envs.update(kraft_env(settings, index), CLUSTER_ID=self.cluster_id)
         volume = data_volume(platform, name, flavour.volume_purpose, parent=self, depends_on=[guard])
         return service_container(

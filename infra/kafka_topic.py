@@ -125,7 +125,9 @@ class TopicProvider(ResourceProvider):
         keys = ("name", "partitions", "replicationFactor", "bootstrapServers")
         changed = [key for key in keys if olds.get(key) != news.get(key)]
         changed += ["cluster"] if _cluster(olds) != _cluster(news) else []
-        replaces = [key for key in ("name", "cluster") if key in changed]  # a new cluster needs the topic anew
+        replaces: list[str] = [
+            key for key in ("name", "cluster") if key in changed
+        ]  # a new cluster needs the topic anew
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:

@@ -66,7 +66,7 @@ def _validate_pinned(args: ResourceValidationArgs, report: ReportViolation) -> N
         return
     reference = plain(args.props.get(field)) or ""
     if not is_pinned(reference):
-        report(f"image '{reference}' is not pinned: use a version tag (not latest) or a digest")
+        report(f"image '{reference}' is not pinned: use a version tag (not latest) or a digest", None)
 
 
 def _validate_loopback(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -78,7 +78,8 @@ def _validate_loopback(args: ResourceValidationArgs, report: ReportViolation) ->
         if address not in allowed:
             report(
                 f"host port {plain(port.get('external'))} is published on {address}: bind it to 127.0.0.1, or let "
-                "the stack allow the address (bindAddress; see README, 'Policies')"
+                "the stack allow the address (bindAddress; see README, 'Policies')",
+                None,
             )
 
 
@@ -87,7 +88,7 @@ def _validate_secret_environment(args: ResourceValidationArgs, report: ReportVio
         return
     for name, value, secret in environment(args.props):
         if SECRET_NAME.search(name) and value and not secret and not name.endswith("__FILE"):
-            report(f"environment variable {name} carries a plain value: build it from a secret Output")
+            report(f"environment variable {name} carries a plain value: build it from a secret Output", None)
 
 
 def _validate_grafana_closed(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -95,7 +96,7 @@ def _validate_grafana_closed(args: ResourceValidationArgs, report: ReportViolati
         return
     for name, value, _secret in environment(args.props):
         if name == "GF_AUTH_ANONYMOUS_ENABLED" and str(value).strip().lower() == "true":
-            report("Grafana allows anonymous access (GF_AUTH_ANONYMOUS_ENABLED=true)")
+            report("Grafana allows anonymous access (GF_AUTH_ANONYMOUS_ENABLED=true)", None)
 
 
 def _validate_clickhouse_closed(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -106,7 +107,9 @@ def _validate_clickhouse_closed(args: ResourceValidationArgs, report: ReportViol
     if not ("clickhouse-server" in image or any(name.startswith("CLICKHOUSE_") for name in env)):
         return
     if not env.get("CLICKHOUSE_PASSWORD") or env.get("CLICKHOUSE_SKIP_USER_SETUP") == "1":
-        report("ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret")
+        report(
+            "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret", None
+        )
 
 
 def _validate_health_checks(args: StackValidationArgs, report: ReportViolation) -> None:

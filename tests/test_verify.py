@@ -3,6 +3,7 @@ command's exit codes and one-line failures when a stack is missing or its servic
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -21,9 +22,10 @@ from schema.spec import SchemaSpec
 from tests.conftest import REPO_ROOT
 from tests.support.broker import TansuBroker, free_port
 from tests.support.clickhouse import ChdbClient, apply_schema
+from verify import __main__ as verify_main
 from verify import clickhouse_hop
 from verify.__main__ import REQUIRED_OUTPUTS, parse_time, schema_spec
-from verify.checks import Failed
+from verify.checks import Checks, Failed
 from verify.clickhouse_hop import ClickHouseHop, percentile
 from verify.kafka_hop import CANARY_KEY, Canary, KafkaHop, canary_report, price_above, stored_ms
 
@@ -216,3 +218,22 @@ def test_a_stack_whose_services_are_all_down_fails_one_line_per_hop(tmp_path: Pa
     ]
     assert all("; look further: make logs STACK=down SERVICE=" in line for line in lines if "FAIL" in line)
     assert lines[-1] == "verify: stack=down first_row_s=n/a produce_to_queryable_ms_p50=n/a p95=n/a alert_s=n/a"
+
+
+def test_the_clickhouse_hop_runs_end_to_end_on_chdb(chdb_spec: SchemaSpec, monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify's own sequence of ClickHouse checks, with chdb standing in for the server (admin and reader)."""
+    monkeypatch.setattr(verify_main, "HttpClickHouse", lambda url, user, password: ChdbClient())
+    reports, canaries = canaries_at(chdb_spec, [(0, 100), (0, 101)])
+    deliver(chdb_spec, [*reports, generator_report(chdb_spec)], [(0, 100), (0, 101), (0, 102)])
+    outputs = {"clickhouseUrl": "http://127.0.0.1:8123", "clickhouseAdminUser": "admin",
+               "clickhouseAdminPassword": "x", "clickhouseReaderUser": "grafana_reader",
+               "clickhouseReaderPassword": "y", "midPriceThreshold": 9.9, "reportIntervalSeconds": 0.1}  # fmt: skip
+    out = io.StringIO()
+    figures = verify_main.Figures()
+    verify_main._clickhouse(outputs, chdb_spec, "dev", time.time() - 60, canaries, Checks(out=out), figures)
+    lines = {line.split(" (")[0]: line for line in out.getvalue().splitlines()}
+    for name in ("answers", "canaries landed", "no canary dead-lettered", "rows keep arriving",
+                 "grafana_reader runs every Grafana query"):  # fmt: skip
+        assert lines[f"verify: ok   clickhouse: {name}"], out.getvalue()
+    assert "verify: FAIL clickhouse: Kafka consumers healthy" in lines  # chdb runs no Kafka engine
+    assert figures.latencies_ms and len(figures.latencies_ms) == 2 and figures.first_row_s is not None

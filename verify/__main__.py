@@ -131,7 +131,9 @@ def _last_line(text: str) -> str:
 
 
 def schema_spec(raw: Mapping[str, Any]) -> SchemaSpec:
-    whole = {key: int(v) if isinstance(v, float) and v.is_integer() else v for key, v in raw.items() if key != "shape"}
+    whole: dict[str, Any] = {
+        key: int(v) if isinstance(v, float) and v.is_integer() else v for key, v in raw.items() if key != "shape"
+    }
     return SchemaSpec(**whole, shape=ReportShape(**raw["shape"]))
 
 
@@ -189,10 +191,11 @@ def _clickhouse(
         checks.run("clickhouse", "no canary dead-lettered", lambda: admin.no_dead_letters(canaries), look)
     else:
         checks.skip("clickhouse", "canaries landed", "no canary was produced")
+    interval_s = float(outputs.get("reportIntervalSeconds", 0.1))
     checks.run(
         "clickhouse",
         "rows keep arriving",
-        lambda: admin.rows_arriving(canaries),
+        lambda: admin.rows_arriving(interval_s),
         f"make logs STACK={stack} SERVICE=generator",
     )
     checks.run("clickhouse", "Kafka consumers healthy", admin.consumers_healthy, look)

@@ -11,6 +11,7 @@ import re
 import statistics
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -75,7 +76,7 @@ class ClickHouseHop:
         for canary in canaries:
             where = (f"_partition = {canary.partition} AND _offset = {canary.offset} "
                      f"AND toUnixTimestamp64Milli(timestamp) = {canary.timestamp_ms}")  # fmt: skip
-            if not wait_for(lambda w=where: self._count(self._target, w) > 0, bound - (time.time() - canary.acked_at)):
+            if not wait_for(partial(self._present, where), bound - (time.time() - canary.acked_at)):
                 raise Failed(
                     f"the canary at partition {canary.partition}, offset {canary.offset} in "
                     f"{self._target} within {bound:g} s",
@@ -143,6 +144,9 @@ class ClickHouseHop:
         )
         first_ms, count = (int(value) for value in rows[0])
         return None if not count else max(0.0, first_ms / 1000 - started_at)
+
+    def _present(self, where: str) -> bool:
+        return self._count(self._target, where) > 0
 
     def _count(self, table: str, where: str) -> int:
         return int(self._client.query(f"SELECT count() FROM {table} WHERE {where}")[0][0])
