@@ -40,7 +40,7 @@ class ClickHouse(pulumi.ComponentResource):
                     "/var/log/clickhouse-server": data_volume(platform, "clickhouse", "logs", parent=self),
                 },
                 ulimits=[docker.ContainerUlimitArgs(name="nofile", soft=262144, hard=262144)],
-                health=Health(f"wget -q -O /dev/null http://localhost:{HTTP_PORT}/ping", start_period_s=15),
+                health=Health.http(HTTP_PORT, "/ping", start_period_s=15),
             ),
             parent=self,
             depends_on=kafka.brokers,

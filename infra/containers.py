@@ -49,6 +49,12 @@ class Health:
             start_period=f"{self.start_period_s}s",
         )
 
+    @classmethod
+    def http(cls, port: int, path: str, start_period_s: int) -> Health:
+        """Healthy when `path` answers 2xx on `port`. BusyBox or GNU `wget` is in every image that uses this
+        (ClickHouse, Grafana, kafka-ui; docs/upstream.md), `curl` is not."""
+        return cls(f"wget -q -O /dev/null http://localhost:{port}{path}", start_period_s=start_period_s)
+
     @property
     def wait_timeout_s(self) -> int:
         """Long enough for the start period and every retry."""
@@ -72,6 +78,12 @@ class ContainerSpec:
     wait: bool = True  # something depends on it being healthy
     stop_timeout_s: int | None = None  # seconds between SIGTERM and SIGKILL; None = Docker's default (10 s)
     entrypoint: Sequence[str] | None = None
+
+
+def jvm_heap_mb(memory_mb: int) -> int:
+    """Half a JVM container's memory limit: the rest is for the JVM's own off-heap memory (and, for Kafka, the
+    health probe's small JVM)."""
+    return memory_mb // 2
 
 
 def stack_platform(settings: Settings) -> Platform:

@@ -54,7 +54,7 @@ class Grafana(pulumi.ComponentResource):
                 volumes={"/var/lib/grafana": data_volume(platform, "grafana", "data", parent=self)},
                 entrypoint=["/bin/sh", "-c", START_SCRIPT, "grafana-start"],
                 # the first start downloads the plugin: allow for a slow network
-                health=Health(f"wget -q -O /dev/null http://localhost:{HTTP_PORT}/api/health", start_period_s=60),
+                health=Health.http(HTTP_PORT, "/api/health", start_period_s=60),
             ),
             parent=self,
         )

@@ -22,7 +22,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
-from infra.containers import ContainerSpec, Health, Platform, data_volume, pinned_image, service_container
+from infra.containers import ContainerSpec, Health, Platform, data_volume, jvm_heap_mb, pinned_image, service_container
 from infra.kafka_mode import ClusterMode
 from infra.kafka_topic import Topic
 from infra.settings import INTERNAL_KAFKA_PORT, Settings
@@ -56,11 +56,6 @@ FLAVOURS = {
     "zookeeper": Flavour("kafkaImage", "/usr/bin/kafka-broker-api-versions", "data"),  # cp-kafka: no .sh
     "kraft": Flavour("kafkaKraftImage", "/opt/kafka/bin/kafka-broker-api-versions.sh", "kraft-data"),
 }
-
-
-def broker_heap_mb(memory_mb: int) -> int:
-    """Half the limit: the rest holds the broker's off-heap memory and the health probe's JVM."""
-    return memory_mb // 2
 
 
 def broker_probe(tool: str, port: int) -> str:
@@ -97,7 +92,7 @@ def listeners_env(settings: Settings, index: int, with_controller: bool) -> dict
 def cluster_env(settings: Settings) -> dict[str, str]:
     """What every node of either mode shares: replication from the node count, no auto-created topics."""
     replication = settings.replication_factor
-    heap_mb = broker_heap_mb(settings.memory_mb("kafka"))
+    heap_mb = jvm_heap_mb(settings.memory_mb("kafka"))
     return {
         "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": str(replication),
         "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": str(replication),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from infra.containers import ContainerSpec, Health, Platform, pinned_image, service_container
+from infra.containers import ContainerSpec, Health, Platform, jvm_heap_mb, pinned_image, service_container
 from infra.kafka_cluster import KafkaCluster
 
 UI_PORT = 8080
@@ -26,10 +26,10 @@ class KafkaUi(pulumi.ComponentResource):
                     "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS": kafka.bootstrap_servers,
                     "KAFKA_CLUSTERS_0_READONLY": "true",
                     "DYNAMIC_CONFIG_ENABLED": "false",
-                    "JAVA_OPTS": f"-Xmx{settings.memory_mb('kafkaUi') // 2}m",
+                    "JAVA_OPTS": f"-Xmx{jvm_heap_mb(settings.memory_mb('kafkaUi'))}m",
                 },
                 ports=[(UI_PORT, settings.host_ports.kafka_ui)],
-                health=Health(f"wget -q -O /dev/null http://localhost:{UI_PORT}/actuator/health", start_period_s=30),
+                health=Health.http(UI_PORT, "/actuator/health", start_period_s=30),
                 wait=False,  # nothing waits for the UI
             ),
             parent=self,

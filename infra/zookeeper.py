@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
-from infra.containers import ContainerSpec, Health, Platform, data_volume, pinned_image, service_container
+from infra.containers import ContainerSpec, Health, Platform, data_volume, jvm_heap_mb, pinned_image, service_container
 
 CLIENT_PORT = 2181
 
@@ -14,7 +14,7 @@ class ZooKeeper(pulumi.ComponentResource):
         super().__init__("pipelining-data:services:ZooKeeper", "zookeeper", None, opts)
         settings = platform.settings
         image = pinned_image("zookeeper", settings["zookeeperImage"], parent=self)
-        heap_mb = settings.memory_mb("zookeeper") // 2
+        heap_mb = jvm_heap_mb(settings.memory_mb("zookeeper"))
         self.container = service_container(
             platform,
             ContainerSpec(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.kafka_cluster import JVM_OVERHEAD_MB, PROBE_HEAP_MB, broker_heap_mb
+from infra.containers import jvm_heap_mb
+from infra.kafka_cluster import JVM_OVERHEAD_MB, PROBE_HEAP_MB
 from infra.settings import KEYS, PROJECT, SettingsError
 from tests.support.program import FLOATING_TAG, dev_config, is_secret, plain_strings, run_program, unwrap
 
@@ -224,7 +225,7 @@ def test_kafka_probe_runs_an_installed_tool_in_a_small_jvm_that_fits_beside_the_
     assert probe.startswith(f"KAFKA_HEAP_OPTS=-Xmx{PROBE_HEAP_MB}m KAFKA_OPTS= ")  # not the broker's heap
     assert "/usr/bin/kafka-broker-api-versions --bootstrap-server localhost:9092" in probe  # no .sh in cp-kafka
     heap = int(environment(broker)["KAFKA_HEAP_OPTS"].split("-Xmx")[1].rstrip("m"))
-    assert heap == broker_heap_mb(broker.inputs["memory"])
+    assert heap == jvm_heap_mb(broker.inputs["memory"])
     assert heap + JVM_OVERHEAD_MB + PROBE_HEAP_MB + JVM_OVERHEAD_MB <= broker.inputs["memory"]
 
 

@@ -1,4 +1,4 @@
-"""Checks that a message follows the wire format of DESIGN.md ("Data contract")."""
+"""Checks that a message follows the wire format (`generator/contract.py`; README, "The generator")."""
 
 from __future__ import annotations
 
