@@ -81,7 +81,11 @@ def panel_json(panel: Panel, panel_id: int, grid: dict[str, int], datasource_uid
 
 
 def links_panel(links: Links) -> Panel:
-    runbook = f"**[Runbook]({links.runbook_url})**" if links.runbook_url else "**Runbook** (README.md, section Runbook)"
+    runbook = (
+        f"**[Runbook]({links.runbook_url})**"
+        if links.runbook_url
+        else "**Runbook** (docs/runbook.md in the pipeline's repository)"
+    )
     content = (
         f"**[kafka-ui]({links.kafka_ui_url})** — the topic, its partitions and the consumer group.\n\n"
         f"{runbook} — what each panel and alert means and what to do.\n\n"

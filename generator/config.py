@@ -1,7 +1,7 @@
 """Generator configuration from environment variables, validated up front.
 
 Every variable is described once in `SETTINGS`; parsing, validation and the
-README's table all follow it. A bad value raises `ConfigError` whose message is
+the table in docs/generator.md all follow it. A bad value raises `ConfigError` whose message is
 the one line the CLI prints before exiting with code 2.
 """
 

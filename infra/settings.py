@@ -1,7 +1,7 @@
 """The stack's settings: every config key the program reads, its default, what it accepts.
 
-`KEYS` is the one table. `Pulumi.yaml`'s `config:` schema and README's configuration table are checked
-against it by the tests; the program applies the defaults itself because Pulumi's mocks (and older
+`KEYS` is the one table. `Pulumi.yaml`'s `config:` schema and the configuration table in docs/deploying.md are
+generated from it (`make docs`); the program applies the defaults itself because Pulumi's mocks (and older
 CLIs) do not read `Pulumi.yaml`. Keys shared with the generator take their default and their rule from
 the generator's own table, so the container and the schema can never disagree about the report shape.
 """
@@ -190,7 +190,7 @@ KEYS: tuple[Key, ...] = (
         "the alert fires when the level-1 mid price (ask_1 + bid_1) / 2 rises above this"),
     _integer("freshnessMinutes", 5, 1, 1440, "the freshness alert fires when the newest row is older than this"),
     Key("runbookUrl", "string", "", "empty, or an http(s):// URL", _webhook_url,
-        "where the dashboard's links and the alert rules point for what to do: your README's #runbook"),
+        "where the dashboard's links and the alert rules point for what to do: your copy of docs/runbook.md"),
     Key("alertWebhookUrl", "string", "", "empty, or an http(s):// URL", _webhook_url,
         "where alerts are sent; empty = no contact point and Grafana's notification policy left alone"),
     _memory("zookeeper", 512),
@@ -304,7 +304,10 @@ def settings_from(raw: Mapping[str, str | None], project: str, stack: str) -> Se
         except ValueError:
             problems.append(f"{project}:{key.name}={text!r} is not accepted: expected {key.accepted}")
     unknown = sorted(set(raw) - set(KEYS_BY_NAME))
-    problems += [f"{project}:{name} is not a setting of this project (see README, 'Configuration')" for name in unknown]
+    problems += [
+        f"{project}:{name} is not a setting of this project (see docs/deploying.md, 'Configuration')"
+        for name in unknown
+    ]
     if not problems:
         settings = Settings(project, stack, values)
         problems += _cross_checks(settings)

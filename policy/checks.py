@@ -78,7 +78,7 @@ def _validate_loopback(args: ResourceValidationArgs, report: ReportViolation) ->
         if address not in allowed:
             report(
                 f"host port {plain(port.get('external'))} is published on {address}: bind it to 127.0.0.1, or let "
-                "the stack allow the address (bindAddress; see README, 'Policies')",
+                "the stack allow the address (bindAddress; see docs/team-workflow.md, 'Policies')",
                 None,
             )
 

@@ -1,8 +1,9 @@
-"""`make docs`: write the generated parts of Pulumi.yaml and README.md from the tables they document.
+"""`make docs`: write the generated parts of Pulumi.yaml and docs/ from the tables they document.
 
 - Pulumi.yaml's `config:` block, from `infra.settings.KEYS`;
-- README's configuration table (same keys), the generator's environment table (`generator.config.SETTINGS`)
-  and the dashboard's panel table (`dashboards.market.all_panels`);
+- the configuration table (same keys) in docs/deploying.md, the generator's environment table
+  (`generator.config.SETTINGS`) in docs/generator.md, the panel table (`dashboards.market.all_panels`) in
+  docs/grafana.md;
 - golden files a reviewer reads in a pull request's diff even when its preview runs against empty state:
   `docs/generated/schema.sql` (the DDL for the default settings) and `docs/generated/dashboard.json`.
 
@@ -56,28 +57,34 @@ def _replace_rows(text: str, names: set[str], rows: list[str]) -> str:
     lines = text.splitlines()
     found = [i for i, line in enumerate(lines) if (match := re.match(r"\| `(\w+)` \|", line)) and match[1] in names]
     if not found or found[-1] - found[0] + 1 != len(found):
-        raise SystemExit(f"render_docs: the rows of {sorted(names)[:3]}… are not one block in README.md")
+        raise SystemExit(f"render_docs: the rows of {sorted(names)[:3]}… are not one block of their page")
     lines[found[0] : found[-1] + 1] = rows
     return "\n".join(lines) + "\n"
 
 
-def readme(current: str) -> str:
-    config_rows = []
+def configuration_table(current: str) -> str:
+    rows = []
     for key in KEYS:
         default = str(key.default).lower() if isinstance(key.default, bool) else key.default
         shown = f"`{default}`" if default != "" else "(empty)"
-        config_rows.append(f"| `{key.name}` | {shown} | {key.accepted} | {key.description} |")
-    text = _replace_rows(current, {key.name for key in KEYS}, config_rows)
-    env_rows = [
+        rows.append(f"| `{key.name}` | {shown} | {key.accepted} | {key.description} |")
+    return _replace_rows(current, {key.name for key in KEYS}, rows)
+
+
+def environment_table(current: str) -> str:
+    rows = [
         f"| `{s.env}` | {f'`{s.default}`' if s.default else '(unset)'} | {s.accepted} | {s.description} |"
         for s in SETTINGS
     ]
-    text = _replace_rows(text, {s.env for s in SETTINGS}, env_rows)
+    return _replace_rows(current, {s.env for s in SETTINGS}, rows)
+
+
+def panel_table(current: str) -> str:
     header = "| panel | what it shows, and what to do |\n|---|---|\n"
-    start = text.index(header)
-    end = text.index("\n\n", start)
+    start = current.index(header)
+    end = current.index("\n\n", start)
     panels = all_panels(SchemaSpec(), 9.9, "dev", Links("", ""))
-    return text[:start] + header + "\n".join(f"| {p.title} | {p.description} |" for p in panels) + text[end:]
+    return current[:start] + header + "\n".join(f"| {p.title} | {p.description} |" for p in panels) + current[end:]
 
 
 def schema_sql(_current: str) -> str:
@@ -92,7 +99,9 @@ def dashboard_json(_current: str) -> str:
 
 GENERATED = (
     ("Pulumi.yaml", pulumi_yaml),
-    ("README.md", readme),
+    ("docs/deploying.md", configuration_table),
+    ("docs/generator.md", environment_table),
+    ("docs/grafana.md", panel_table),
     ("docs/generated/schema.sql", schema_sql),
     ("docs/generated/dashboard.json", dashboard_json),
 )

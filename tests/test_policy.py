@@ -52,7 +52,7 @@ def test_host_ports_on_loopback_unless_the_stack_allows_the_address() -> None:
     assert violations("loopback-host-ports", loopback) == []
     assert violations("loopback-host-ports", everywhere) == [
         "host port 3000 is published on 0.0.0.0: bind it to 127.0.0.1, or let the stack allow the address "
-        "(bindAddress; see README, 'Policies')"
+        "(bindAddress; see docs/team-workflow.md, 'Policies')"
     ]
     assert len(violations("loopback-host-ports", default_ip)) == 1  # the provider's default is 0.0.0.0
     assert violations("loopback-host-ports", everywhere, config={"allowedAddresses": ["0.0.0.0"]}) == []

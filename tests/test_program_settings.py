@@ -1,4 +1,4 @@
-"""One settings table (infra/settings.py): Pulumi.yaml's config schema and README's table follow it."""
+"""One settings table (infra/settings.py): Pulumi.yaml's config schema and docs/deploying.md's table follow it."""
 
 from __future__ import annotations
 
@@ -41,12 +41,12 @@ def test_dev_stack_sets_only_known_keys_and_the_well_known_ports() -> None:
 
 
 def test_readme_documents_every_key() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
+    readme = (REPO_ROOT / "docs" / "deploying.md").read_text()
     for key in KEYS:
         default = str(key.default).lower() if isinstance(key.default, bool) else key.default
         shown = f"`{default}`" if default != "" else "(empty)"
         row = f"| `{key.name}` | {shown} | {key.accepted} | {key.description} |"
-        assert row in readme, f"README.md lacks the configuration row: {row}"
+        assert row in readme, f"docs/deploying.md lacks the row: {row}"
 
 
 def test_derived_ports_stay_clear_of_well_known_and_ephemeral_ports() -> None:
@@ -83,7 +83,7 @@ def test_every_default_image_is_one_whose_sources_docs_upstream_cites() -> None:
 
 
 def test_generated_docs_are_up_to_date() -> None:
-    """Pulumi.yaml's config block and README's tables are generated (`make docs`): never hand-edited copies."""
+    """Pulumi.yaml's config block and the tables in docs/ are generated (`make docs`): never hand-edited copies."""
     result = subprocess.run([sys.executable, "scripts/render_docs.py", "--check"], cwd=REPO_ROOT,
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
