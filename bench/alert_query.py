@@ -14,7 +14,7 @@ import time
 from bench.synthetic import fill, one_level_schema, timed
 from dashboards.alerts import QUERY_INTERVAL_MS, pipeline_rules
 from dashboards.macros import TimeRange, expand_macros
-from tests.support.clickhouse import ChdbClient
+from testbed.clickhouse import ChdbClient
 
 TABLE_ROWS = 10_000_000
 ROUNDS = 5

@@ -15,8 +15,8 @@ import time
 from bench.synthetic import REPORT_INTERVAL_MS, fill, one_level_schema, timed
 from dashboards.macros import TimeRange, expand_macros
 from dashboards.queries import queried_panels
-from tests.support.clickhouse import ChdbClient
-from tests.support.grafana import raw_branch_only
+from testbed.clickhouse import ChdbClient
+from testbed.grafana import raw_branch_only
 
 DAYS = 30
 INTERVAL_S = 30 * 60

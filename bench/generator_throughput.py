@@ -30,8 +30,8 @@ from generator.__main__ import produce
 from generator.config import GeneratorConfig
 from generator.report import ReportFactory
 from generator.sinks import KafkaSink
-from tests.conftest import REPO_ROOT
-from tests.support.broker import TansuBroker
+from testbed.broker import TansuBroker
+from testbed.program import REPO_ROOT
 
 REPORTS = 40_000
 SEED_REPORTS = 2_000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from tests.support.program import dev_config, run_program
+from testbed.program import dev_config, run_program
 
 RUNS = 7
 

@@ -17,7 +17,7 @@ import orjson
 from generator.contract import LEVEL_PRICE_STEP, ReportShape
 from generator.report import ReportFactory
 from schema.spec import SchemaSpec
-from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows
+from testbed.clickhouse import ChdbClient, apply_schema, as_kafka_rows
 
 STORAGE_REPORTS = 200_000
 INGEST_REPORTS = 50_000

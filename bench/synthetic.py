@@ -10,7 +10,7 @@ import uuid
 
 from generator.contract import ReportShape
 from schema.spec import SchemaSpec
-from tests.support.clickhouse import ChdbClient, apply_schema, shared_session
+from testbed.clickhouse import ChdbClient, apply_schema, shared_session
 
 REPORT_INTERVAL_MS = 100  # the generator's default pace
 INSERT_CHUNK_ROWS = 2_000_000

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.contract import LEVEL_PRICE_STEP, ReportShape
+from generator.contract import DEFAULT_TOPIC, LEVEL_PRICE_STEP, ReportShape
 
 MAX_LEVELS = 1000
 MAX_DECIMALS = 6
@@ -33,7 +33,7 @@ class GeneratorConfig:
     shape: ReportShape = field(default_factory=ReportShape)
     interval_s: float = 0.1
     bootstrap_servers: tuple[str, ...] = ("kafka:9092",)
-    topic: str = "metrics_raw"
+    topic: str = DEFAULT_TOPIC
     compression: str = "lz4"
     linger_ms: int = 20
     batch_bytes: int = 262_144
@@ -121,7 +121,7 @@ SETTINGS: tuple[Setting, ...] = (
     _number("CREATE_REPORT_INTERVAL", "interval_s", "0.1", 0, "seconds between reports; 0 = as fast as possible"),
     Setting("KAFKA_BOOTSTRAP_SERVERS", "bootstrap_servers", "kafka:9092",
             "a comma-separated list of host:port (port 1-65535)", _bootstrap_servers, "brokers to bootstrap from"),
-    Setting("KAFKA_TOPIC", "topic", "metrics_raw", "1-249 characters of A-Z a-z 0-9 . _ - (not '.' or '..')",
+    Setting("KAFKA_TOPIC", "topic", DEFAULT_TOPIC, "1-249 characters of A-Z a-z 0-9 . _ - (not '.' or '..')",
             _topic, "topic the reports are written to"),
     _choice("KAFKA_COMPRESSION", "compression", "lz4", COMPRESSIONS, "compression of each batch"),
     _integer("KAFKA_LINGER_MS", "linger_ms", "20", 0, 60_000, "how long a batch waits to fill"),

@@ -47,4 +47,5 @@ def level_name(side: str, level: int) -> str:
 
 
 ACCOUNTING_FIELDS = ("producer_id", "sequence")
+DEFAULT_TOPIC = "metrics_raw"
 PRODUCER_ID_BITS = 52

@@ -21,7 +21,7 @@ from pulumi.runtime.config import CONFIG, get_config_env
 from generator.config import SETTINGS as GENERATOR_SETTINGS
 from generator.config import GeneratorConfig
 from generator.contract import ReportShape
-from schema.spec import SchemaSpec
+from schema.spec import MAX_CONSUMERS, MAX_RETENTION_DAYS, SchemaSpec
 
 PROJECT = "pipelining-data"
 MAX_BROKERS = 3
@@ -167,9 +167,10 @@ KEYS: tuple[Key, ...] = (
     _choice("kafkaMode", "zookeeper", KAFKA_MODES,
             "zookeeper: Kafka 3.9 (cp-kafka 7.9) with ZooKeeper; kraft: Kafka 4 (apache/kafka), no ZooKeeper"),
     _integer("kafkaBrokers", 1, 1, MAX_BROKERS, "Kafka brokers; the topic's replication factor is min(brokers, 3)"),
-    _integer("clickhouseConsumers", 1, 1, 16, "Kafka-engine consumers in ClickHouse (at most topicPartitions)"),
+    _integer("clickhouseConsumers", 1, 1, MAX_CONSUMERS,
+             "Kafka-engine consumers in ClickHouse (at most topicPartitions)"),
     _integer("kafkaFlushIntervalMs", 1000, 100, 60_000, "how often ClickHouse flushes what it consumed, ms"),
-    _integer("retentionDays", 30, 1, 3650, "days of rows kept in the target table"),
+    _integer("retentionDays", 30, 1, MAX_RETENTION_DAYS, "days of rows kept in the target table"),
     _boolean("allowDestructiveSchemaChanges", False,
              "let `pulumi up` drop data: columns or tables, or the Kafka cluster when kafkaMode changes"),
     Key("bindAddress", "string", "127.0.0.1", "an IPv4 address", _bind_address,

@@ -10,12 +10,14 @@ import re
 from dataclasses import dataclass, field
 
 from generator.config import MAX_DECIMALS, MAX_LEVELS, TOPIC_PATTERN
-from generator.contract import LEVEL_PRICE_STEP, SIDES, ReportShape
+from generator.contract import DEFAULT_TOPIC, LEVEL_PRICE_STEP, SIDES, ReportShape
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 # Prices are stored with room for the largest shape the generator accepts, so adding levels never
 # changes the type of an existing column.
 PRICE_INTEGER_DIGITS = len(str(MAX_LEVELS * LEVEL_PRICE_STEP))
+MAX_RETENTION_DAYS = 3650
+MAX_CONSUMERS = 16  # ClickHouse's Kafka engine: at most one consumer per core, and per partition
 PRICE_CODEC = "CODEC(T64, ZSTD(1))"
 
 
@@ -25,7 +27,7 @@ class SchemaSpec:
 
     shape: ReportShape = field(default_factory=ReportShape)
     database: str = "market"
-    topic: str = "metrics_raw"
+    topic: str = DEFAULT_TOPIC
     consumer_group: str = "clickhouse_metrics"
     broker_list: str = "kafka:9092"
     consumers: int = 1
@@ -86,10 +88,10 @@ def validate(spec: SchemaSpec) -> list[str]:
             problems.append(f"{side} levels {spec.shape.level_count(side)} not accepted: expected 1 to {MAX_LEVELS}")
     if not 0 <= spec.shape.random_decimal <= MAX_DECIMALS:
         problems.append(f"decimals {spec.shape.random_decimal} not accepted: expected 0 to {MAX_DECIMALS}")
-    if not 1 <= spec.retention_days <= 3650:
-        problems.append(f"retention {spec.retention_days} days not accepted: expected 1 to 3650")
-    if not 1 <= spec.consumers <= 16:
-        problems.append(f"kafka consumers {spec.consumers} not accepted: expected 1 to 16")
+    if not 1 <= spec.retention_days <= MAX_RETENTION_DAYS:
+        problems.append(f"retention {spec.retention_days} days not accepted: expected 1 to {MAX_RETENTION_DAYS}")
+    if not 1 <= spec.consumers <= MAX_CONSUMERS:
+        problems.append(f"kafka consumers {spec.consumers} not accepted: expected 1 to {MAX_CONSUMERS}")
     if not TOPIC_PATTERN.fullmatch(spec.topic) or spec.topic in (".", ".."):
         problems.append(f"topic {spec.topic!r} not accepted: expected 1-249 characters of A-Z a-z 0-9 . _ -")
     if not re.fullmatch(r"[A-Za-z0-9.:,\[\]-]+", spec.broker_list):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broker import TansuBroker
+from testbed.broker import TansuBroker
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

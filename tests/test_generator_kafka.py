@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from generator.contract import ReportShape
+from testbed.broker import TansuBroker, free_port, read_topic
+from testbed.contract import assert_valid_report
+from testbed.tcp_proxy import TcpProxy
 from tests.conftest import REPO_ROOT, run_generator
-from tests.support.broker import TansuBroker, free_port, read_topic
-from tests.support.contract import assert_valid_report
-from tests.support.tcp_proxy import TcpProxy
 
 SUMMARY = re.compile(
     r"stopped \((?P<reason>[^)]*)\) .*produced=(?P<produced>\d+) delivered=(?P<delivered>\d+) failed=(?P<failed>\d+)"

@@ -6,7 +6,7 @@ import pytest
 
 from generator.contract import ReportShape
 from generator.report import ReportFactory
-from tests.support.contract import assert_valid_report, expected_keys, parse_report
+from testbed.contract import assert_valid_report, expected_keys, parse_report
 
 
 @pytest.mark.parametrize(

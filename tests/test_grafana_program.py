@@ -7,7 +7,7 @@ import json
 import pytest
 
 from dashboards.market import DASHBOARD_UID, DATASOURCE_UID
-from tests.support.program import dev_config, is_secret, plain_strings, run_program, unwrap
+from testbed.program import dev_config, is_secret, plain_strings, run_program, unwrap
 
 DATASOURCE = "grafana:oss/dataSource:DataSource"
 DASHBOARD = "grafana:oss/dashboard:Dashboard"

@@ -27,9 +27,9 @@ from generator.contract import ReportShape
 from generator.report import ReportFactory
 from schema.render import schema_objects
 from schema.spec import SchemaSpec
+from testbed.clickhouse import ChdbClient, apply_schema, as_kafka_rows, shared_session
+from testbed.grafana import raw_branch_only, reduce_stage, threshold_stage
 from tests.conftest import REPO_ROOT
-from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows, shared_session
-from tests.support.grafana import raw_branch_only, reduce_stage, threshold_stage
 
 THRESHOLD = 9.9
 FRESHNESS_MINUTES = 5

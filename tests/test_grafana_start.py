@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from infra.grafana_server import IMAGE_ENTRYPOINT, START_SCRIPT
-from tests.support.program import run_program, unwrap
+from testbed.program import run_program, unwrap
 
 PASSWORD = "rotated-password-42"
 

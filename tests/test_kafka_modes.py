@@ -9,7 +9,7 @@ import pytest
 
 from infra.kafka_cluster import kraft_cluster_id
 from infra.kafka_mode import ModeProvider
-from tests.support.program import Program, dev_config, run_program, unwrap
+from testbed.program import Program, dev_config, run_program, unwrap
 
 
 def program(mode: str, nodes: int, **extra: str) -> Program:

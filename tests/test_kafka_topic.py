@@ -7,7 +7,7 @@ import time
 import pytest
 
 from infra.kafka_topic import TopicError, TopicProvider
-from tests.support.broker import TansuBroker, free_port
+from testbed.broker import TansuBroker, free_port
 
 
 def props(broker: TansuBroker, name: str, partitions: int = 3, **extra: object) -> dict:

@@ -10,7 +10,7 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Secret, StackV
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, keep_secret_markers
-from tests.support.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, dev_config, run_program
+from testbed.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, dev_config, run_program
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value unknown during preview
 POLICY = {policy.name: policy for policy in POLICIES}

@@ -7,7 +7,7 @@ import pytest
 from infra.containers import jvm_heap_mb
 from infra.kafka_cluster import JVM_OVERHEAD_MB, PROBE_HEAP_MB
 from infra.settings import KEYS, PROJECT, SettingsError
-from tests.support.program import FLOATING_TAG, dev_config, is_secret, plain_strings, run_program, unwrap
+from testbed.program import FLOATING_TAG, dev_config, is_secret, plain_strings, run_program, unwrap
 
 SERVICES = {"zookeeper", "kafka-1", "kafka-ui", "clickhouse", "grafana", "generator"}
 LONG_RUNNING = SERVICES

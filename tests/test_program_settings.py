@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from infra.settings import KEYS, PROJECT, SettingsError, derived_port_base, settings_from
+from testbed.program import dev_config
 from tests.conftest import REPO_ROOT
-from tests.support.program import dev_config
 
 
 def test_pulumi_yaml_declares_every_key_with_the_programs_type_and_default() -> None:

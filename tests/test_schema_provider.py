@@ -19,8 +19,8 @@ from infra.clickhouse_schema import (
     schema_inputs,
 )
 from schema.spec import SchemaSpec
-from tests.support.broker import free_port
-from tests.support.clickhouse import ChdbClient, as_kafka_rows
+from testbed.broker import free_port
+from testbed.clickhouse import ChdbClient, as_kafka_rows
 
 
 def props_for(spec: SchemaSpec, **extra: Any) -> dict[str, Any]:

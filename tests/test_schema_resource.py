@@ -10,7 +10,7 @@ import pytest
 
 from infra.clickhouse_schema import Schema, SchemaError, SchemaProvider, spec_from
 from schema.spec import SchemaSpec
-from tests.support.program import RecordingMocks, is_secret
+from testbed.program import RecordingMocks, is_secret
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from dashboards.queries import queried_panels
 from generator.contract import ReportShape
 from infra.kafka_topic import TopicProvider
 from schema.spec import SchemaSpec
+from testbed.broker import TansuBroker, free_port
+from testbed.clickhouse import ChdbClient, apply_schema
 from tests.conftest import REPO_ROOT
-from tests.support.broker import TansuBroker, free_port
-from tests.support.clickhouse import ChdbClient, apply_schema
 from verify import __main__ as verify_main
 from verify import clickhouse_hop
 from verify.__main__ import REQUIRED_OUTPUTS, parse_time, schema_spec

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broker import free_port
+from testbed.broker import free_port
 from verify import grafana_hop
 from verify.checks import Failed
 from verify.grafana_hop import RULES_PATH, GrafanaHop, basic_auth_get

@@ -14,7 +14,7 @@ import yaml
 
 from infra.settings import PROJECT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = REPO_ROOT / "__main__.py"
 FLOATING_TAG = "latest"  # the tag every pinning rule refuses; tests build refused references from it
 PORT_KEYS = ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")
