@@ -10,6 +10,7 @@ from infra.containers import ContainerSpec, Health, Platform, data_volume, pinne
 from infra.kafka_cluster import KafkaCluster
 from infra.passwords import generated_password
 
+SERVICE = "clickhouse"  # container alias on the stack's network: how Grafana reaches it
 HTTP_PORT = 8123
 NATIVE_PORT = 9000
 ADMIN_USER = "pipeline_admin"
@@ -26,7 +27,7 @@ class ClickHouse(pulumi.ComponentResource):
         self.container = service_container(
             platform,
             ContainerSpec(
-                service="clickhouse",
+                service=SERVICE,
                 image_id=image.image_id,
                 memory_mb=settings.memory_mb("clickhouse"),
                 envs={
@@ -58,7 +59,9 @@ class ClickHouse(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container, kafka.topic]),
         )
         self.database = spec.database
+        self.spec = spec
         self.spec_outputs = schema_inputs(spec)["spec"]
+        self.service_host = SERVICE
         self.reader_user = spec.reader_user
         self.url = f"http://{settings.client_host}:{settings.host_ports.clickhouse}"
         self.register_outputs({"url": self.url, "database": self.database, "readerUser": self.reader_user})

@@ -11,8 +11,8 @@ import pulumiverse_grafana as grafana
 from dashboards.alerts import EVALUATION_INTERVAL_S, AlertRule, pipeline_rules, rule_panel_ids
 from dashboards.market import DASHBOARD_UID, DATASOURCE_UID, PLUGIN_ID, Links, canonical_json, market_dashboard
 from infra.clickhouse_server import NATIVE_PORT, ClickHouse
+from infra.containers import Platform
 from infra.grafana_server import Grafana
-from infra.settings import Settings
 
 FOLDER_UID = "pipelining-data"
 
@@ -20,7 +20,7 @@ FOLDER_UID = "pipelining-data"
 class GrafanaObjects(pulumi.ComponentResource):
     def __init__(
         self,
-        settings: Settings,
+        platform: Platform,
         server: Grafana,
         clickhouse: ClickHouse,
         kafka_ui_url: str,
@@ -35,7 +35,7 @@ class GrafanaObjects(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[server.container]),
         )
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        spec = settings.schema_spec()
+        settings, spec = platform.settings, clickhouse.spec
         self.datasource = grafana.oss.DataSource(
             "clickhouse",
             name="ClickHouse",
@@ -43,7 +43,7 @@ class GrafanaObjects(pulumi.ComponentResource):
             uid=DATASOURCE_UID,
             json_data_encoded=json.dumps(
                 {
-                    "host": "clickhouse",  # the container's alias on the stack's network
+                    "host": clickhouse.service_host,  # the container's alias on the stack's network
                     "port": NATIVE_PORT,
                     "protocol": "native",
                     "secure": False,

@@ -24,7 +24,7 @@ def deploy() -> None:
     clickhouse = ClickHouse(platform, kafka)
     grafana = Grafana(platform)
     DataGenerator(platform, kafka)
-    objects = GrafanaObjects(settings, grafana, clickhouse, kafka_ui.url)
+    objects = GrafanaObjects(platform, grafana, clickhouse, kafka_ui.url)
 
     pulumi.export("grafanaUrl", grafana.url)
     pulumi.export("grafanaAdminUser", grafana.admin_user)
