@@ -3,14 +3,20 @@ and on what our own program registers."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
+import grpc
 import pytest
+from google.protobuf import empty_pb2, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Secret, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, keep_secret_markers
 from testbed.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, dev_config, run_program
+from tests.conftest import REPO_ROOT
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value unknown during preview
 POLICY = {policy.name: policy for policy in POLICIES}
@@ -144,3 +150,50 @@ def test_our_program_passes_every_policy(mode: str) -> None:
     for name, resource in by_name.items():
         resource.dependencies = [by_name[d] for d in program.depends_on.get(name, []) if d in by_name]
     assert stack_violations(list(by_name.values())) == []
+
+
+@pytest.fixture(scope="module")
+def served_pack():
+    """The policy pack started through its real entry point, as `pulumi preview --policy-pack policy` starts it:
+    it prints the port of its gRPC analyzer on stdout and serves until stopped."""
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "policy" / "__main__.py")], cwd=REPO_ROOT / "policy",
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        port = int(process.stdout.readline().decode().strip())
+        channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        yield analyzer_pb2_grpc.AnalyzerStub(channel)
+        channel.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_the_pack_served_through_its_entry_point_is_mandatory_for_every_policy(served_pack) -> None:
+    info = served_pack.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
+    assert info.name == "pipelining-data-guardrails"
+    assert {policy.name for policy in info.policies} == {policy.name for policy in POLICIES}
+    mandatory = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
+    assert all(policy.enforcementLevel == mandatory for policy in info.policies)
+
+
+def test_the_served_pack_refuses_a_floating_image_and_a_plain_password(served_pack) -> None:
+    properties = struct_pb2.Struct()
+    properties.update({"image": f"grafana/grafana:{FLOATING_TAG}", "envs": ["GF_SECURITY_ADMIN_PASSWORD=hunter2"]})
+    request = analyzer_pb2.AnalyzeRequest(type="docker:index/container:Container", properties=properties,
+                                          urn="urn:pulumi:dev::pipelining-data::docker:index/container:Container::g",
+                                          name="g")  # fmt: skip
+    found = {d.policyName: d for d in served_pack.Analyze(request, timeout=30).diagnostics}
+    assert {"pinned-images", "secret-environment"} <= set(found)
+    assert all(d.enforcementLevel == analyzer_pb2.EnforcementLevel.Value("MANDATORY") for d in found.values())
+
+
+def test_the_served_pack_sees_a_secret_environment_as_secret(served_pack) -> None:
+    """The entry point keeps Pulumi's secret markers (keep_secret_markers): a password built from a secret
+    Output is not reported."""
+    properties = struct_pb2.Struct()
+    secret_envs = {SECRET_SIGNATURE: SECRET_SIGNATURE_VALUE, "value": ["GF_SECURITY_ADMIN_PASSWORD=hunter2"]}
+    properties.update({"image": "grafana/grafana:12.4.5", "envs": secret_envs})
+    request = analyzer_pb2.AnalyzeRequest(type="docker:index/container:Container", properties=properties,
+                                          urn="urn:pulumi:dev::pipelining-data::docker:index/container:Container::g",
+                                          name="g")  # fmt: skip
+    assert not [d.policyName for d in served_pack.Analyze(request, timeout=30).diagnostics]
