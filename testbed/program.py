@@ -18,6 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = REPO_ROOT / "__main__.py"
 FLOATING_TAG = "latest"  # the tag every pinning rule refuses; tests build refused references from it
 PORT_KEYS = ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")
+CONTAINER = "docker:index/container:Container"
+TOPIC = "pulumi-python:dynamic/kafka:Topic"
+SCHEMA = "pulumi-python:dynamic/clickhouse:Schema"
 # how Pulumi marks a secret value in resource inputs
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
 SECRET_SIGNATURE_VALUE = "1b47061264138c4ac30d75fd1eb44270"
@@ -73,7 +76,9 @@ class Program:
     """What one run of the program registered."""
 
     resources: list[pulumi.runtime.MockResourceArgs]
-    depends_on: dict[str, list[str]] = field(default_factory=dict)  # resource name → names it waits for
+    # (type, name) → the (type, name) of each resource it waits for: names alone repeat across types (the
+    # ClickHouse container and the ClickHouse datasource are both "clickhouse")
+    depends_on: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
 
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
         return [resource for resource in self.resources if resource.typ == typ]
@@ -82,9 +87,13 @@ class Program:
         (resource,) = [resource for resource in self.resources if resource.name == name]
         return resource
 
+    def waits_for(self, typ: str, name: str) -> set[str]:
+        """The names of what the resource of type `typ` named `name` depends on."""
+        return {dependency for _, dependency in self.depends_on.get((typ, name), [])}
+
     @property
     def containers(self) -> dict[str, pulumi.runtime.MockResourceArgs]:
-        return {resource.name: resource for resource in self.of_type("docker:index/container:Container")}
+        return {resource.name: resource for resource in self.of_type(CONTAINER)}
 
 
 def dev_config(without_ports: bool = False) -> dict[str, str]:
@@ -107,7 +116,9 @@ def run_program(stack: str = "dev", config: Mapping[str, str] | None = None) -> 
     program = Program(mocks.created)
 
     def record_dependencies(args: pulumi.ResourceTransformationArgs) -> None:
-        program.depends_on[args.name] = [dependency._name for dependency in args.opts.depends_on or []]
+        program.depends_on[(args.type_, args.name)] = [
+            (dependency._type, dependency._name) for dependency in args.opts.depends_on or []
+        ]
 
     @pulumi.runtime.test
     def run() -> None:

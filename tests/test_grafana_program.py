@@ -37,8 +37,8 @@ def test_grafana_objects_exist_and_talk_to_the_stacks_grafana(dev) -> None:
     provider = dev.named("grafana-provider")
     assert provider.inputs["url"] == "http://127.0.0.1:3000"
     assert is_secret(provider.inputs["auth"])
-    assert "grafana" in dev.depends_on["grafana-provider"]  # waits for the container's health check
-    assert "schema" in dev.depends_on["clickhouse"]  # the datasource waits for the reader user
+    assert "grafana" in dev.waits_for("pulumi:providers:grafana", "grafana-provider")  # the container's health
+    assert "schema" in dev.waits_for("grafana:oss/dataSource:DataSource", "clickhouse")  # the reader user
 
 
 def test_datasource_reads_through_the_reader_over_the_native_protocol(dev) -> None:

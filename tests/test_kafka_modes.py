@@ -9,7 +9,7 @@ import pytest
 
 from infra.kafka_cluster import kraft_cluster_id
 from infra.kafka_mode import ModeProvider
-from testbed.program import Program, dev_config, run_program, unwrap
+from testbed.program import CONTAINER, Program, dev_config, run_program, unwrap
 
 
 def program(mode: str, nodes: int, **extra: str) -> Program:
@@ -69,7 +69,7 @@ def test_kraft_mode_runs_combined_nodes_without_zookeeper(nodes: int) -> None:
         probe = deployed.containers[f"kafka-{index}"].inputs["healthcheck"]["tests"][1]
         assert "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:9092" in probe
         assert probe.startswith("KAFKA_HEAP_OPTS=-Xmx64m ")
-        assert "kafka-mode" in deployed.depends_on[f"kafka-{index}"]
+        assert "kafka-mode" in deployed.waits_for(CONTAINER, f"kafka-{index}")
 
 
 def test_downstream_is_the_same_in_both_modes() -> None:

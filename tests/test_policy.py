@@ -138,7 +138,7 @@ def test_secret_markers_survive_deserialization() -> None:
 @pytest.mark.parametrize("mode", ["zookeeper", "kraft"])
 def test_our_program_passes_every_policy(mode: str) -> None:
     program = run_program(config={**dev_config(), "kafkaMode": mode})
-    by_name: dict[str, PolicyResource] = {}
+    by_identity: dict[tuple[str, str], PolicyResource] = {}  # names repeat across types
     for resource in (resource for resource in program.resources if resource.custom):
         props = keep_secret_markers(dict(resource.inputs))
         for policy in POLICIES[:-1]:
@@ -146,10 +146,13 @@ def test_our_program_passes_every_policy(mode: str) -> None:
             args = ResourceValidationArgs(resource.typ, props, f"urn:{resource.name}", resource.name, None, None, {})
             policy.validate(args, lambda message, urn=None, found=found: found.append(message))
             assert found == [], f"{resource.name}: {found}"
-        by_name[resource.name] = stack_resource(resource.name, props, typ=resource.typ)
-    for name, resource in by_name.items():
-        resource.dependencies = [by_name[d] for d in program.depends_on.get(name, []) if d in by_name]
-    assert stack_violations(list(by_name.values())) == []
+        by_identity[(resource.typ, resource.name)] = stack_resource(resource.name, props, typ=resource.typ)
+    for identity, resource in by_identity.items():
+        waited_for = program.depends_on.get(identity, [])
+        resource.dependencies = [by_identity[d] for d in waited_for if d in by_identity]
+    checked = {identity for identity in by_identity if identity[0] == CONTAINER}
+    assert (CONTAINER, "clickhouse") in checked  # not shadowed by the datasource of the same name
+    assert stack_violations(list(by_identity.values())) == []
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,17 @@ import pytest
 from infra.containers import jvm_heap_mb
 from infra.kafka_cluster import JVM_OVERHEAD_MB, PROBE_HEAP_MB
 from infra.settings import KEYS, PROJECT, SettingsError
-from testbed.program import FLOATING_TAG, dev_config, is_secret, plain_strings, run_program, unwrap
+from testbed.program import (
+    CONTAINER,
+    FLOATING_TAG,
+    SCHEMA,
+    TOPIC,
+    dev_config,
+    is_secret,
+    plain_strings,
+    run_program,
+    unwrap,
+)
 
 SERVICES = {"zookeeper", "kafka-1", "kafka-ui", "clickhouse", "grafana", "generator"}
 LONG_RUNNING = SERVICES
@@ -157,7 +167,7 @@ def test_broker_count_sets_brokers_and_replication(brokers: int) -> None:
     (topic,) = program.of_type("pulumi-python:dynamic/kafka:Topic")
     assert (topic.inputs["partitions"], topic.inputs["replicationFactor"]) == (3, brokers)
     assert topic.inputs["bootstrapServers"] == ",".join(f"127.0.0.1:{9092 + i}" for i in range(brokers))
-    assert sorted(program.depends_on["topic"]) == sorted(names)
+    assert program.waits_for(TOPIC, "topic") == names
 
 
 def test_passwords_are_generated_and_only_ever_secret(dev) -> None:
@@ -173,9 +183,10 @@ def test_passwords_are_generated_and_only_ever_secret(dev) -> None:
 
 
 def test_ordering_schema_after_clickhouse_generator_after_topic(dev) -> None:
-    assert {"clickhouse", "topic"} <= set(dev.depends_on["schema"])
-    assert "topic" in dev.depends_on["generator"]
-    assert "zookeeper" in dev.depends_on["kafka-1"]
+    assert {"clickhouse", "topic"} <= dev.waits_for(SCHEMA, "schema")
+    assert "topic" in dev.waits_for(CONTAINER, "generator")
+    assert "zookeeper" in dev.waits_for(CONTAINER, "kafka-1")
+    assert {"kafka-1"} <= dev.waits_for(CONTAINER, "clickhouse")  # the container, not the datasource of that name
 
 
 def test_schema_and_generator_share_one_shape() -> None:
