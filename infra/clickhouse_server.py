@@ -20,7 +20,7 @@ class ClickHouse(pulumi.ComponentResource):
     def __init__(self, platform: Platform, kafka: KafkaCluster, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipelining-data:services:ClickHouse", "clickhouse", None, opts)
         settings = platform.settings
-        image = pinned_image("clickhouse", settings["clickhouseImage"], parent=self)
+        image = pinned_image("clickhouse", settings.config.clickhouseImage, parent=self)
         self.admin_user = ADMIN_USER
         self.admin_password = generated_password("clickhouse-admin-password", parent=self)
         self.reader_password = generated_password("clickhouse-reader-password", parent=self)
@@ -55,7 +55,7 @@ class ClickHouse(pulumi.ComponentResource):
             admin_user=ADMIN_USER,
             admin_password=self.admin_password,
             reader_password=self.reader_password,
-            allow_destructive_changes=settings["allowDestructiveSchemaChanges"],
+            allow_destructive_changes=settings.config.allowDestructiveSchemaChanges,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container, kafka.topic]),
         )
         self.database = spec.database

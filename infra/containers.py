@@ -133,7 +133,7 @@ def service_container(
         command=list(spec.command) if spec.command is not None else None,
         networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=platform.network.name, aliases=[spec.service])],
         ports=[
-            docker.ContainerPortArgs(internal=internal, external=external, ip=settings["bindAddress"])
+            docker.ContainerPortArgs(internal=internal, external=external, ip=settings.config.bindAddress)
             for internal, external in spec.ports
         ],
         volumes=[

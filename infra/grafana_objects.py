@@ -65,27 +65,29 @@ class GrafanaObjects(pulumi.ComponentResource):
                 market_dashboard(
                     spec,
                     DATASOURCE_UID,
-                    settings["midPriceThreshold"],
+                    settings.config.midPriceThreshold,
                     settings.stack,
-                    Links(kafka_ui_url=kafka_ui_url, runbook_url=settings["runbookUrl"]),
+                    Links(kafka_ui_url=kafka_ui_url, runbook_url=settings.config.runbookUrl),
                 )
             ),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.datasource])),
         )
-        rules = pipeline_rules(spec, settings["midPriceThreshold"], settings["freshnessMinutes"], settings.stack)
-        panels = rule_panel_ids(spec, settings["midPriceThreshold"], settings.stack)
+        rules = pipeline_rules(
+            spec, settings.config.midPriceThreshold, settings.config.freshnessMinutes, settings.stack
+        )
+        panels = rule_panel_ids(spec, settings.config.midPriceThreshold, settings.stack)
         self.rule_group = grafana.alerting.RuleGroup(
             "pipeline-alerts",
             name="pipeline",
             folder_uid=folder.uid,
             interval_seconds=EVALUATION_INTERVAL_S,
             rules=[
-                rule_args(rule, self.datasource.uid, settings["runbookUrl"], panels.get(rule.uid)) for rule in rules
+                rule_args(rule, self.datasource.uid, settings.config.runbookUrl, panels.get(rule.uid)) for rule in rules
             ],
             opts=child,
         )
-        if settings["alertWebhookUrl"]:
-            self._notifications(settings["alertWebhookUrl"], child)
+        if settings.config.alertWebhookUrl:
+            self._notifications(settings.config.alertWebhookUrl, child)
         self.dashboard_url = f"{server.url}/d/{DASHBOARD_UID}"
         self.register_outputs({"dashboardUrl": self.dashboard_url})
 

@@ -33,7 +33,7 @@ class Grafana(pulumi.ComponentResource):
     def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipelining-data:services:Grafana", "grafana", None, opts)
         settings = platform.settings
-        image = pinned_image("grafana", settings["grafanaImage"], parent=self)
+        image = pinned_image("grafana", settings.config.grafanaImage, parent=self)
         self.admin_user = ADMIN_USER
         self.admin_password = generated_password("grafana-admin-password", parent=self)
         self.container = service_container(
@@ -48,7 +48,8 @@ class Grafana(pulumi.ComponentResource):
                     "GF_AUTH_ANONYMOUS_ENABLED": "false",
                     "GF_USERS_ALLOW_SIGN_UP": "false",
                     "GF_ANALYTICS_REPORTING_ENABLED": "false",
-                    "GF_PLUGINS_PREINSTALL_SYNC": settings["clickhousePlugin"],  # installed before the server starts
+                    # installed before the server starts
+                    "GF_PLUGINS_PREINSTALL_SYNC": settings.config.clickhousePlugin,
                 },
                 ports=[(HTTP_PORT, settings.host_ports.grafana)],
                 volumes={"/var/lib/grafana": data_volume(platform, "grafana", "data", parent=self)},

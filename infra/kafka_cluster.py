@@ -115,7 +115,7 @@ def zookeeper_env(settings: Settings, index: int, zookeeper_connect: str) -> dic
 
 
 def kraft_env(settings: Settings, index: int) -> dict[str, str]:
-    voters = ",".join(f"{n}@kafka-{n}:{CONTROLLER_PORT}" for n in range(1, settings["kafkaBrokers"] + 1))
+    voters = ",".join(f"{n}@kafka-{n}:{CONTROLLER_PORT}" for n in range(1, settings.config.kafkaBrokers + 1))
     replication = settings.replication_factor
     return {
         "KAFKA_NODE_ID": str(index),
@@ -135,20 +135,21 @@ class KafkaCluster(pulumi.ComponentResource):
     ) -> None:
         super().__init__("pipelining-data:services:KafkaCluster", "kafka", None, opts)
         settings = platform.settings
-        self.mode = settings["kafkaMode"]
+        self.mode = settings.config.kafkaMode
         flavour = FLAVOURS[self.mode]
         # registered first: a refused mode switch stops `up` before any node or volume is touched
-        guard = ClusterMode("kafka-mode", self.mode, settings["allowDestructiveSchemaChanges"],
+        guard = ClusterMode("kafka-mode", self.mode, settings.config.allowDestructiveSchemaChanges,
                             opts=pulumi.ResourceOptions(parent=self))  # fmt: skip
-        self.image = pinned_image("kafka", settings[flavour.image_key], parent=self)
+        self.image = pinned_image("kafka", getattr(settings.config, flavour.image_key), parent=self)
         self.cluster_id = self._cluster_id() if self.mode == "kraft" else None
         self.brokers = [
-            self._node(platform, flavour, index, zookeeper, guard) for index in range(1, settings["kafkaBrokers"] + 1)
+            self._node(platform, flavour, index, zookeeper, guard)
+            for index in range(1, settings.config.kafkaBrokers + 1)
         ]
         self.bootstrap_servers = ",".join(settings.bootstrap_servers)
         self.host_bootstrap_servers = ",".join(f"{settings.client_host}:{port}" for port in settings.broker_host_ports)
         self.topic = self._topic(settings)
-        self.register_outputs({"bootstrapServers": self.bootstrap_servers, "topic": settings["topic"]})
+        self.register_outputs({"bootstrapServers": self.bootstrap_servers, "topic": settings.config.topic})
 
     def _cluster_id(self) -> pulumi.Output[str]:
         """Generated on the first `up` of a KRaft stack and kept in its state: never changes afterwards."""
@@ -190,9 +191,9 @@ class KafkaCluster(pulumi.ComponentResource):
         """Created through the EXTERNAL listeners once every node is healthy."""
         return Topic(
             "topic",
-            name=settings["topic"],
+            name=settings.config.topic,
             cluster=self.cluster_id.apply(lambda cluster_id: f"kraft:{cluster_id}") if self.cluster_id else self.mode,
-            partitions=settings["topicPartitions"],
+            partitions=settings.config.topicPartitions,
             replication_factor=settings.replication_factor,
             bootstrap_servers=self.host_bootstrap_servers,
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.brokers),

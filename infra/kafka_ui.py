@@ -14,7 +14,7 @@ class KafkaUi(pulumi.ComponentResource):
     def __init__(self, platform: Platform, kafka: KafkaCluster, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipelining-data:services:KafkaUi", "kafka-ui", None, opts)
         settings = platform.settings
-        image = pinned_image("kafka-ui", settings["kafkaUiImage"], parent=self)
+        image = pinned_image("kafka-ui", settings.config.kafkaUiImage, parent=self)
         self.container = service_container(
             platform,
             ContainerSpec(

@@ -12,7 +12,7 @@ import ipaddress
 import re
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import pulumi
@@ -58,38 +58,38 @@ class Key:
         return str(self.default) if self.type == "string" else self.default
 
 
-def _integer(name: str, default: int, low: int, high: int, description: str) -> Key:
+def _integer(default: int, low: int, high: int, description: str) -> Key:
     def parse(raw: str) -> int:
         value = int(raw.strip())
         if not low <= value <= high:
             raise ValueError(raw)
         return value
 
-    return Key(name, "integer", default, f"an integer from {low} to {high}", parse, description)
+    return Key("", "integer", default, f"an integer from {low} to {high}", parse, description)
 
 
-def _port(name: str, description: str) -> Key:
+def _port(description: str) -> Key:
     def parse(raw: str) -> int:
         value = int(raw.strip())
         if value != 0 and not 1024 <= value <= 65535:
             raise ValueError(raw)
         return value
 
-    return Key(name, "integer", 0, "0 (derive from the stack name) or 1024-65535", parse, description)
+    return Key("", "integer", 0, "0 (derive from the stack name) or 1024-65535", parse, description)
 
 
-def _memory(service: str, default: int) -> Key:
-    return _integer(f"{service}MemoryMb", default, 64, 65536, f"memory limit of the {service} container, MiB")
+def _memory(default: int) -> Key:
+    return _integer(default, 64, 65536, "memory limit of the {service} container, MiB")
 
 
-def _boolean(name: str, default: bool, description: str) -> Key:
+def _boolean(default: bool, description: str) -> Key:
     def parse(raw: str) -> bool:
         value = raw.strip().lower()
         if value not in ("true", "false"):
             raise ValueError(raw)
         return value == "true"
 
-    return Key(name, "boolean", default, "true or false", parse, description)
+    return Key("", "boolean", default, "true or false", parse, description)
 
 
 def is_pinned(reference: str) -> bool:
@@ -115,18 +115,18 @@ def _pinned_image(raw: str) -> str:
     return raw
 
 
-def _choice(name: str, default: str, options: tuple[str, ...], description: str) -> Key:
+def _choice(default: str, options: tuple[str, ...], description: str) -> Key:
     def parse(raw: str) -> str:
         if raw.strip() not in options:
             raise ValueError(raw)
         return raw.strip()
 
-    return Key(name, "string", default, "one of " + ", ".join(options), parse, description)
+    return Key("", "string", default, "one of " + ", ".join(options), parse, description)
 
 
-def _image(service: str, default: str) -> Key:
+def _image(default: str) -> Key:
     accepted = "an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)"
-    return Key(f"{service}Image", "string", default, accepted, _pinned_image, f"{service} image, pinned")
+    return Key("", "string", default, accepted, _pinned_image, "{service} image, pinned")
 
 
 def _positive_number(raw: str) -> float:
@@ -147,61 +147,86 @@ def _bind_address(raw: str) -> str:
     return raw.strip()
 
 
-def _shared(name: str, env: str) -> Key:
+def _string(default: Any, accepted: str, parse: Callable[[str], Any], description: str) -> Key:
+    return Key("", "string", default, accepted, parse, description)
+
+
+def _shared(env: str) -> Key:
     """A key the generator also reads: default, rule and description come from the generator's table."""
     setting = next(setting for setting in GENERATOR_SETTINGS if setting.env == env)
     default = setting.parse(setting.default)
     kind = "integer" if isinstance(default, int) else "string"
-    return Key(name, kind, default, setting.accepted, setting.parse, f"{setting.description} (generator {env})")
+    return Key("", kind, default, setting.accepted, setting.parse, f"{setting.description} (generator {env})")
+
+
+def _setting(key: Key) -> Any:
+    """A field of `Config`: its default, and the key that describes, parses and documents it."""
+    return field(default=key.default, metadata={"key": key})
 
 
 # fmt: off
-KEYS: tuple[Key, ...] = (
-    _shared("bidLevels", "BID_SIZE"),
-    _shared("askLevels", "ASK_SIZE"),
-    _shared("priceDecimals", "RANDOM_DECIMAL"),
-    _shared("randomStart", "RANDOM_START"),
-    _shared("reportIntervalSeconds", "CREATE_REPORT_INTERVAL"),
-    _shared("topic", "KAFKA_TOPIC"),
-    _integer("topicPartitions", 3, 1, 1000, "partitions of the topic (can only grow; at least clickhouseConsumers)"),
-    _choice("kafkaMode", "zookeeper", KAFKA_MODES,
-            "zookeeper: Kafka 3.9 (cp-kafka 7.9) with ZooKeeper; kraft: Kafka 4 (apache/kafka), no ZooKeeper"),
-    _integer("kafkaBrokers", 1, 1, MAX_BROKERS, "Kafka brokers; the topic's replication factor is min(brokers, 3)"),
-    _integer("clickhouseConsumers", 1, 1, MAX_CONSUMERS,
-             "Kafka-engine consumers in ClickHouse (at most topicPartitions)"),
-    _integer("kafkaFlushIntervalMs", 1000, 100, 60_000, "how often ClickHouse flushes what it consumed, ms"),
-    _integer("retentionDays", 30, 1, MAX_RETENTION_DAYS, "days of rows kept in the target table"),
-    _boolean("allowDestructiveSchemaChanges", False,
-             "let `pulumi up` drop data: columns or tables, or the Kafka cluster when kafkaMode changes"),
-    Key("bindAddress", "string", "127.0.0.1", "an IPv4 address", _bind_address,
-        "host address every published port binds to"),
-    _port("grafanaPort", "host port of Grafana; 0 = derived from the stack name"),
-    _port("kafkaUiPort", "host port of kafka-ui; 0 = derived from the stack name"),
-    _port("clickhousePort", "host port of ClickHouse's HTTP interface; 0 = derived from the stack name"),
-    _port("kafkaPort", "host port of the first broker (the next brokers take the next ports); 0 = derived"),
-    _image("zookeeper", "zookeeper:3.9.4"),
-    _image("kafka", "confluentinc/cp-kafka:7.9.6"),
-    _image("kafkaKraft", "apache/kafka:4.3.1"),
-    _image("kafkaUi", "ghcr.io/kafbat/kafka-ui:v1.5.0"),
-    _image("clickhouse", "clickhouse/clickhouse-server:26.3.17.4"),
-    _image("grafana", "grafana/grafana:12.4.5"),
-    Key("clickhousePlugin", "string", "grafana-clickhouse-datasource@4.20.0", "plugin-id@x.y.z",
-        _matching(PLUGIN_PATTERN), "Grafana ClickHouse plugin installed at start, pinned"),
-    Key("midPriceThreshold", "string", 9.9, "a number > 0", _positive_number,
-        "the alert fires when the level-1 mid price (ask_1 + bid_1) / 2 rises above this"),
-    _integer("freshnessMinutes", 5, 1, 1440, "the freshness alert fires when the newest row is older than this"),
-    Key("runbookUrl", "string", "", "empty, or an http(s):// URL", _webhook_url,
-        "where the dashboard's links and the alert rules point for what to do: your copy of docs/runbook.md"),
-    Key("alertWebhookUrl", "string", "", "empty, or an http(s):// URL", _webhook_url,
-        "where alerts are sent; empty = no contact point and Grafana's notification policy left alone"),
-    _memory("zookeeper", 512),
-    _memory("kafka", 1024),
-    _memory("kafkaUi", 512),
-    _memory("clickhouse", 2048),
-    _memory("grafana", 512),
-    _memory("generator", 256),
-)
+@dataclass(frozen=True)
+class Config:
+    """Every config key the program reads, typed: a field's name is the key (`pulumi config set topicPartitions`),
+    so a misspelt key in a component is a type-check error, and `KEYS` (Pulumi.yaml, docs) derives from here."""
+
+    bidLevels: int = _setting(_shared("BID_SIZE"))
+    askLevels: int = _setting(_shared("ASK_SIZE"))
+    priceDecimals: int = _setting(_shared("RANDOM_DECIMAL"))
+    randomStart: float = _setting(_shared("RANDOM_START"))
+    reportIntervalSeconds: float = _setting(_shared("CREATE_REPORT_INTERVAL"))
+    topic: str = _setting(_shared("KAFKA_TOPIC"))
+    topicPartitions: int = _setting(
+        _integer(3, 1, 1000, "partitions of the topic (can only grow; at least clickhouseConsumers)"))
+    kafkaMode: str = _setting(_choice("zookeeper", KAFKA_MODES,
+        "zookeeper: Kafka 3.9 (cp-kafka 7.9) with ZooKeeper; kraft: Kafka 4 (apache/kafka), no ZooKeeper"))
+    kafkaBrokers: int = _setting(
+        _integer(1, 1, MAX_BROKERS, "Kafka brokers; the topic's replication factor is min(brokers, 3)"))
+    clickhouseConsumers: int = _setting(
+        _integer(1, 1, MAX_CONSUMERS, "Kafka-engine consumers in ClickHouse (at most topicPartitions)"))
+    kafkaFlushIntervalMs: int = _setting(
+        _integer(1000, 100, 60_000, "how often ClickHouse flushes what it consumed, ms"))
+    retentionDays: int = _setting(_integer(30, 1, MAX_RETENTION_DAYS, "days of rows kept in the target table"))
+    allowDestructiveSchemaChanges: bool = _setting(_boolean(False,
+        "let `pulumi up` drop data: columns or tables, or the Kafka cluster when kafkaMode changes"))
+    bindAddress: str = _setting(_string("127.0.0.1", "an IPv4 address", _bind_address,
+        "host address every published port binds to"))
+    grafanaPort: int = _setting(_port("host port of Grafana; 0 = derived from the stack name"))
+    kafkaUiPort: int = _setting(_port("host port of kafka-ui; 0 = derived from the stack name"))
+    clickhousePort: int = _setting(_port("host port of ClickHouse's HTTP interface; 0 = derived from the stack name"))
+    kafkaPort: int = _setting(
+        _port("host port of the first broker (the next brokers take the next ports); 0 = derived"))
+    zookeeperImage: str = _setting(_image("zookeeper:3.9.4"))
+    kafkaImage: str = _setting(_image("confluentinc/cp-kafka:7.9.6"))
+    kafkaKraftImage: str = _setting(_image("apache/kafka:4.3.1"))
+    kafkaUiImage: str = _setting(_image("ghcr.io/kafbat/kafka-ui:v1.5.0"))
+    clickhouseImage: str = _setting(_image("clickhouse/clickhouse-server:26.3.17.4"))
+    grafanaImage: str = _setting(_image("grafana/grafana:12.4.5"))
+    clickhousePlugin: str = _setting(_string("grafana-clickhouse-datasource@4.20.0", "plugin-id@x.y.z",
+        _matching(PLUGIN_PATTERN), "Grafana ClickHouse plugin installed at start, pinned"))
+    midPriceThreshold: float = _setting(_string(9.9, "a number > 0", _positive_number,
+        "the alert fires when the level-1 mid price (ask_1 + bid_1) / 2 rises above this"))
+    freshnessMinutes: int = _setting(
+        _integer(5, 1, 1440, "the freshness alert fires when the newest row is older than this"))
+    runbookUrl: str = _setting(_string("", "empty, or an http(s):// URL", _webhook_url,
+        "where the dashboard's links and the alert rules point for what to do: your copy of docs/runbook.md"))
+    alertWebhookUrl: str = _setting(_string("", "empty, or an http(s):// URL", _webhook_url,
+        "where alerts are sent; empty = no contact point and Grafana's notification policy left alone"))
+    zookeeperMemoryMb: int = _setting(_memory(512))
+    kafkaMemoryMb: int = _setting(_memory(1024))
+    kafkaUiMemoryMb: int = _setting(_memory(512))
+    clickhouseMemoryMb: int = _setting(_memory(2048))
+    grafanaMemoryMb: int = _setting(_memory(512))
+    generatorMemoryMb: int = _setting(_memory(256))
 # fmt: on
+
+
+def _named(name: str, key: Key) -> Key:
+    service = name.removesuffix("MemoryMb").removesuffix("Image")
+    return replace(key, name=name, description=key.description.replace("{service}", service))
+
+
+KEYS: tuple[Key, ...] = tuple(_named(f.name, f.metadata["key"]) for f in fields(Config))
 KEYS_BY_NAME = {key.name: key for key in KEYS}
 
 
@@ -222,10 +247,7 @@ class Settings:
 
     project: str
     stack: str
-    values: Mapping[str, Any]  # every key of KEYS, parsed
-
-    def __getitem__(self, key: str) -> Any:
-        return self.values[key]
+    config: Config  # every key, parsed and typed
 
     @property
     def prefix(self) -> str:
@@ -234,15 +256,16 @@ class Settings:
 
     @property
     def shape(self) -> ReportShape:
-        return ReportShape(self["bidLevels"], self["askLevels"], self["randomStart"], self["priceDecimals"])
+        config = self.config
+        return ReportShape(config.bidLevels, config.askLevels, config.randomStart, config.priceDecimals)
 
     @property
     def replication_factor(self) -> int:
-        return min(self["kafkaBrokers"], 3)
+        return min(self.config.kafkaBrokers, 3)
 
     @property
     def broker_names(self) -> list[str]:
-        return [f"kafka-{index}" for index in range(1, self["kafkaBrokers"] + 1)]
+        return [f"kafka-{index}" for index in range(1, self.config.kafkaBrokers + 1)]
 
     @property
     def bootstrap_servers(self) -> tuple[str, ...]:
@@ -253,36 +276,36 @@ class Settings:
     def host_ports(self) -> HostPorts:
         base = derived_port_base(self.project, self.stack)
         names = ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")
-        return HostPorts(*(self[name] or base + offset for offset, name in enumerate(names)))
+        return HostPorts(*(getattr(self.config, name) or base + offset for offset, name in enumerate(names)))
 
     @property
     def broker_host_ports(self) -> list[int]:
-        return [self.host_ports.broker(index) for index in range(1, self["kafkaBrokers"] + 1)]
+        return [self.host_ports.broker(index) for index in range(1, self.config.kafkaBrokers + 1)]
 
     @property
     def client_host(self) -> str:
         """The address a program on this machine uses to reach a published port."""
-        return "127.0.0.1" if self["bindAddress"] == "0.0.0.0" else self["bindAddress"]
+        return "127.0.0.1" if self.config.bindAddress == "0.0.0.0" else self.config.bindAddress
 
     def memory_mb(self, service: str) -> int:
-        return self[f"{service}MemoryMb"]
+        return int(getattr(self.config, f"{service}MemoryMb"))
 
     def schema_spec(self) -> SchemaSpec:
         return SchemaSpec(
             shape=self.shape,
-            topic=self["topic"],
+            topic=self.config.topic,
             broker_list=",".join(self.bootstrap_servers),
-            consumers=self["clickhouseConsumers"],
-            flush_interval_ms=self["kafkaFlushIntervalMs"],
-            retention_days=self["retentionDays"],
+            consumers=self.config.clickhouseConsumers,
+            flush_interval_ms=self.config.kafkaFlushIntervalMs,
+            retention_days=self.config.retentionDays,
         )
 
     def generator_config(self) -> GeneratorConfig:
         return GeneratorConfig(
             shape=self.shape,
-            interval_s=self["reportIntervalSeconds"],
+            interval_s=self.config.reportIntervalSeconds,
             bootstrap_servers=self.bootstrap_servers,
-            topic=self["topic"],
+            topic=self.config.topic,
         )
 
 
@@ -310,7 +333,7 @@ def settings_from(raw: Mapping[str, str | None], project: str, stack: str) -> Se
         for name in unknown
     ]
     if not problems:
-        settings = Settings(project, stack, values)
+        settings = Settings(project, stack, Config(**values))
         problems += _cross_checks(settings)
         if not problems:
             return settings
@@ -319,10 +342,11 @@ def settings_from(raw: Mapping[str, str | None], project: str, stack: str) -> Se
 
 def _cross_checks(settings: Settings) -> list[str]:
     problems = []
-    if settings["clickhouseConsumers"] > settings["topicPartitions"]:
+    config = settings.config
+    if config.clickhouseConsumers > config.topicPartitions:
         problems.append(
-            f"{settings.project}:clickhouseConsumers={settings['clickhouseConsumers']} is not accepted: "
-            f"expected at most topicPartitions ({settings['topicPartitions']})"
+            f"{settings.project}:clickhouseConsumers={config.clickhouseConsumers} is not accepted: "
+            f"expected at most topicPartitions ({config.topicPartitions})"
         )
     ports = settings.host_ports
     published = [ports.grafana, ports.kafka_ui, ports.clickhouse, *settings.broker_host_ports]

@@ -18,7 +18,7 @@ from infra.zookeeper import ZooKeeper
 def deploy() -> None:
     settings = load_settings()
     platform = stack_platform(settings)
-    zookeeper = ZooKeeper(platform) if settings["kafkaMode"] == "zookeeper" else None
+    zookeeper = ZooKeeper(platform) if settings.config.kafkaMode == "zookeeper" else None
     kafka = KafkaCluster(platform, zookeeper)
     kafka_ui = KafkaUi(platform, kafka)
     clickhouse = ClickHouse(platform, kafka)
@@ -40,10 +40,10 @@ def deploy() -> None:
     pulumi.export("clickhouseDatabase", clickhouse.database)
     # what `make verify` checks the running stack against
     pulumi.export("kafkaMode", kafka.mode)
-    pulumi.export("kafkaTopic", settings["topic"])
-    pulumi.export("kafkaTopicPartitions", settings["topicPartitions"])
+    pulumi.export("kafkaTopic", settings.config.topic)
+    pulumi.export("kafkaTopicPartitions", settings.config.topicPartitions)
     pulumi.export("kafkaReplicationFactor", settings.replication_factor)
     pulumi.export("schemaSpec", clickhouse.spec_outputs)
     pulumi.export("grafanaDatasourceUid", objects.datasource.uid)
-    pulumi.export("midPriceThreshold", settings["midPriceThreshold"])
-    pulumi.export("reportIntervalSeconds", settings["reportIntervalSeconds"])
+    pulumi.export("midPriceThreshold", settings.config.midPriceThreshold)
+    pulumi.export("reportIntervalSeconds", settings.config.reportIntervalSeconds)

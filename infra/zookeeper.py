@@ -13,7 +13,7 @@ class ZooKeeper(pulumi.ComponentResource):
     def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipelining-data:services:ZooKeeper", "zookeeper", None, opts)
         settings = platform.settings
-        image = pinned_image("zookeeper", settings["zookeeperImage"], parent=self)
+        image = pinned_image("zookeeper", settings.config.zookeeperImage, parent=self)
         heap_mb = jvm_heap_mb(settings.memory_mb("zookeeper"))
         self.container = service_container(
             platform,

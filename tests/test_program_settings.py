@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import fields
 
 import pytest
 import yaml
 
-from infra.settings import KEYS, PROJECT, SettingsError, derived_port_base, settings_from
+from infra.settings import KEYS, PROJECT, Config, SettingsError, derived_port_base, settings_from
 from testbed.program import dev_config
 from tests.conftest import REPO_ROOT
 
@@ -87,3 +88,13 @@ def test_generated_docs_are_up_to_date() -> None:
     result = subprocess.run([sys.executable, "scripts/render_docs.py", "--check"], cwd=REPO_ROOT,
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def test_a_misspelt_key_in_a_component_fails_the_type_check() -> None:
+    """Components read typed fields of `Config` (a key's name is the field's): `make lint` runs mypy."""
+    snippet = "from infra.settings import Config\nprint(Config().topicPartitons)\n"
+    result = subprocess.run([sys.executable, "-m", "mypy", "--config-file", "/dev/null", "--ignore-missing-imports",
+                             "-c", snippet], cwd=REPO_ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+    assert result.returncode == 1
+    assert '"Config" has no attribute "topicPartitons"; maybe "topicPartitions"?' in result.stdout
+    assert [key.name for key in KEYS] == [f.name for f in fields(Config)]
