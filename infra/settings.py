@@ -1,7 +1,7 @@
 """The stack's settings: every config key the program reads, its default, what it accepts.
 
-`KEYS` is the one table. `Pulumi.yaml`'s `config:` schema and the configuration table in docs/deploying.md are
-generated from it (`make docs`); the program applies the defaults itself because Pulumi's mocks (and older
+`Config` is the one table: each field is a config key, typed, with its default, rule and description; `KEYS`
+lists them, and `Pulumi.yaml`'s `config:` schema and docs/deploying.md's table are generated from it (`make docs`); the program applies the defaults itself because Pulumi's mocks (and older
 CLIs) do not read `Pulumi.yaml`. Keys shared with the generator take their default and their rule from
 the generator's own table, so the container and the schema can never disagree about the report shape.
 """
