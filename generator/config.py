@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator import rules
 from generator.contract import DEFAULT_TOPIC, LEVEL_PRICE_STEP, ReportShape
 
 MAX_LEVELS = 1000
@@ -59,33 +60,19 @@ class Setting:
     description: str
 
 
-def _ranged(convert: Callable[[str], Any], low: float, high: float | None) -> Callable[[str], Any]:
-    def parse(raw: str) -> Any:
-        value = convert(raw.strip())
-        if not low <= value or value == float("inf") or (high is not None and value > high):
-            raise ValueError(raw)
-        return value
-
-    return parse
-
-
 def _integer(env: str, field: str, default: str, low: int, high: int | None, description: str) -> Setting:
-    accepted = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
-    return Setting(env, field, default, accepted, _ranged(int, low, high), description)
+    rule = rules.integer(low, high)
+    return Setting(env, field, default, rule.accepted, rule.parse, description)
 
 
 def _number(env: str, field: str, default: str, low: float, description: str) -> Setting:
-    return Setting(env, field, default, f"a number >= {low:g}", _ranged(float, low, None), description)
+    rule = rules.number(low)
+    return Setting(env, field, default, rule.accepted, rule.parse, description)
 
 
 def _choice(env: str, field: str, default: str, options: tuple[str, ...], description: str) -> Setting:
-    def parse(raw: str) -> str:
-        value = raw.strip()
-        if value not in options:
-            raise ValueError(raw)
-        return value
-
-    return Setting(env, field, default, "one of " + ", ".join(options), parse, description)
+    rule = rules.choice(options)
+    return Setting(env, field, default, rule.accepted, rule.parse, description)
 
 
 def _bootstrap_servers(raw: str) -> tuple[str, ...]:
@@ -115,8 +102,8 @@ SHAPE_FIELDS = ("bid_size", "ask_size", "random_start", "random_decimal")
 SETTINGS: tuple[Setting, ...] = (
     _integer("BID_SIZE", "bid_size", "50", 1, MAX_LEVELS, "bid levels per report"),
     _integer("ASK_SIZE", "ask_size", "50", 1, MAX_LEVELS, "ask levels per report"),
-    Setting("RANDOM_START", "random_start", "1", f"a number from 0 to {LEVEL_PRICE_STEP}",
-            _ranged(float, 0, LEVEL_PRICE_STEP), "lowest price drawn (level i draws up to 10*i)"),
+    Setting("RANDOM_START", "random_start", "1", rules.number(0, LEVEL_PRICE_STEP).accepted,
+            rules.number(0, LEVEL_PRICE_STEP).parse, "lowest price drawn (level i draws up to 10*i)"),
     _integer("RANDOM_DECIMAL", "random_decimal", "1", 0, MAX_DECIMALS, "decimals of every price"),
     _number("CREATE_REPORT_INTERVAL", "interval_s", "0.1", 0, "seconds between reports; 0 = as fast as possible"),
     Setting("KAFKA_BOOTSTRAP_SERVERS", "bootstrap_servers", "kafka:9092",

@@ -1,9 +1,10 @@
 """The stack's settings: every config key the program reads, its default, what it accepts.
 
-`Config` is the one table: each field is a config key, typed, with its default, rule and description; `KEYS`
-lists them, and `Pulumi.yaml`'s `config:` schema and docs/deploying.md's table are generated from it (`make docs`); the program applies the defaults itself because Pulumi's mocks (and older
-CLIs) do not read `Pulumi.yaml`. Keys shared with the generator take their default and their rule from
-the generator's own table, so the container and the schema can never disagree about the report shape.
+`Config` is the one table: each field is a config key, typed, with its default, rule and description. `KEYS`
+lists them; `Pulumi.yaml`'s `config:` schema and docs/deploying.md's table are generated from it (`make docs`).
+The program applies the defaults itself because Pulumi's mocks (and older CLIs) do not read `Pulumi.yaml`.
+Keys shared with the generator take their default and rule from the generator's own table, and both tables
+build on `generator.rules`, so the container and the schema can never disagree about the report shape.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
+from generator import rules
 from generator.config import SETTINGS as GENERATOR_SETTINGS
 from generator.config import GeneratorConfig
 from generator.contract import ReportShape
@@ -59,13 +61,8 @@ class Key:
 
 
 def _integer(default: int, low: int, high: int, description: str) -> Key:
-    def parse(raw: str) -> int:
-        value = int(raw.strip())
-        if not low <= value <= high:
-            raise ValueError(raw)
-        return value
-
-    return Key("", "integer", default, f"an integer from {low} to {high}", parse, description)
+    rule = rules.integer(low, high)
+    return Key("", "integer", default, rule.accepted, rule.parse, description)
 
 
 def _port(description: str) -> Key:
@@ -100,15 +97,6 @@ def is_pinned(reference: str) -> bool:
     return bool(name) and "/" not in tag and tag not in ("", "latest")
 
 
-def _matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if not pattern.fullmatch(raw):
-            raise ValueError(raw)
-        return raw
-
-    return parse
-
-
 def _pinned_image(raw: str) -> str:
     if not IMAGE_PATTERN.fullmatch(raw) or not is_pinned(raw):
         raise ValueError(raw)
@@ -116,24 +104,13 @@ def _pinned_image(raw: str) -> str:
 
 
 def _choice(default: str, options: tuple[str, ...], description: str) -> Key:
-    def parse(raw: str) -> str:
-        if raw.strip() not in options:
-            raise ValueError(raw)
-        return raw.strip()
-
-    return Key("", "string", default, "one of " + ", ".join(options), parse, description)
+    rule = rules.choice(options)
+    return Key("", "string", default, rule.accepted, rule.parse, description)
 
 
 def _image(default: str) -> Key:
     accepted = "an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)"
     return Key("", "string", default, accepted, _pinned_image, "{service} image, pinned")
-
-
-def _positive_number(raw: str) -> float:
-    value = float(raw.strip())
-    if not 0 < value < float("inf"):
-        raise ValueError(raw)
-    return value
 
 
 def _webhook_url(raw: str) -> str:
@@ -142,13 +119,16 @@ def _webhook_url(raw: str) -> str:
     return raw
 
 
+HTTP_URL_OR_EMPTY = rules.Rule("empty, or an http(s):// URL", _webhook_url)
+
+
 def _bind_address(raw: str) -> str:
     ipaddress.IPv4Address(raw.strip())  # raises ValueError (AddressValueError) for anything else
     return raw.strip()
 
 
-def _string(default: Any, accepted: str, parse: Callable[[str], Any], description: str) -> Key:
-    return Key("", "string", default, accepted, parse, description)
+def _string(default: Any, rule: rules.Rule, description: str) -> Key:
+    return Key("", "string", default, rule.accepted, rule.parse, description)
 
 
 def _shared(env: str) -> Key:
@@ -189,7 +169,7 @@ class Config:
     retentionDays: int = _setting(_integer(30, 1, MAX_RETENTION_DAYS, "days of rows kept in the target table"))
     allowDestructiveSchemaChanges: bool = _setting(_boolean(False,
         "let `pulumi up` drop data: columns or tables, or the Kafka cluster when kafkaMode changes"))
-    bindAddress: str = _setting(_string("127.0.0.1", "an IPv4 address", _bind_address,
+    bindAddress: str = _setting(_string("127.0.0.1", rules.Rule("an IPv4 address", _bind_address),
         "host address every published port binds to"))
     grafanaPort: int = _setting(_port("host port of Grafana; 0 = derived from the stack name"))
     kafkaUiPort: int = _setting(_port("host port of kafka-ui; 0 = derived from the stack name"))
@@ -202,15 +182,15 @@ class Config:
     kafkaUiImage: str = _setting(_image("ghcr.io/kafbat/kafka-ui:v1.5.0"))
     clickhouseImage: str = _setting(_image("clickhouse/clickhouse-server:26.3.17.4"))
     grafanaImage: str = _setting(_image("grafana/grafana:12.4.5"))
-    clickhousePlugin: str = _setting(_string("grafana-clickhouse-datasource@4.20.0", "plugin-id@x.y.z",
-        _matching(PLUGIN_PATTERN), "Grafana ClickHouse plugin installed at start, pinned"))
-    midPriceThreshold: float = _setting(_string(9.9, "a number > 0", _positive_number,
+    clickhousePlugin: str = _setting(_string("grafana-clickhouse-datasource@4.20.0",
+        rules.matching(PLUGIN_PATTERN, "plugin-id@x.y.z"), "Grafana ClickHouse plugin installed at start, pinned"))
+    midPriceThreshold: float = _setting(_string(9.9, rules.positive_number(),
         "the alert fires when the level-1 mid price (ask_1 + bid_1) / 2 rises above this"))
     freshnessMinutes: int = _setting(
         _integer(5, 1, 1440, "the freshness alert fires when the newest row is older than this"))
-    runbookUrl: str = _setting(_string("", "empty, or an http(s):// URL", _webhook_url,
+    runbookUrl: str = _setting(_string("", HTTP_URL_OR_EMPTY,
         "where the dashboard's links and the alert rules point for what to do: your copy of docs/runbook.md"))
-    alertWebhookUrl: str = _setting(_string("", "empty, or an http(s):// URL", _webhook_url,
+    alertWebhookUrl: str = _setting(_string("", HTTP_URL_OR_EMPTY,
         "where alerts are sent; empty = no contact point and Grafana's notification policy left alone"))
     zookeeperMemoryMb: int = _setting(_memory(512))
     kafkaMemoryMb: int = _setting(_memory(1024))

@@ -1,0 +1,64 @@
+"""What a configuration value may be: one small framework for the generator's environment variables and the
+Pulumi program's config keys (`infra/settings.py` builds on it too). A rule says in words what it accepts and
+parses a raw string, raising ValueError for anything else; the caller turns that into its one-line error."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Rule:
+    accepted: str  # completes "… is not accepted: expected <accepted>"
+    parse: Callable[[str], Any]
+
+
+def integer(low: int, high: int | None = None) -> Rule:
+    accepted = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
+    return Rule(accepted, _ranged(int, low, high))
+
+
+def number(low: float, high: float | None = None) -> Rule:
+    accepted = f"a number from {low:g} to {high:g}" if high is not None else f"a number >= {low:g}"
+    return Rule(accepted, _ranged(float, low, high))
+
+
+def positive_number() -> Rule:
+    def parse(raw: str) -> float:
+        value = float(raw.strip())
+        if not 0 < value < float("inf"):
+            raise ValueError(raw)
+        return value
+
+    return Rule("a number > 0", parse)
+
+
+def choice(options: tuple[str, ...]) -> Rule:
+    def parse(raw: str) -> str:
+        if raw.strip() not in options:
+            raise ValueError(raw)
+        return raw.strip()
+
+    return Rule("one of " + ", ".join(options), parse)
+
+
+def matching(pattern: re.Pattern[str], accepted: str) -> Rule:
+    def parse(raw: str) -> str:
+        if not pattern.fullmatch(raw):
+            raise ValueError(raw)
+        return raw
+
+    return Rule(accepted, parse)
+
+
+def _ranged(convert: Callable[[str], Any], low: float, high: float | None) -> Callable[[str], Any]:
+    def parse(raw: str) -> Any:
+        value = convert(raw.strip())
+        if not low <= value or value == float("inf") or (high is not None and value > high):
+            raise ValueError(raw)
+        return value
+
+    return parse
