@@ -84,3 +84,20 @@ def read_topic(bootstrap: str, topic: str, expected: int, timeout_s: float = 30)
         return messages
     finally:
         consumer.close()
+
+
+def wait_until_stored(bootstrap: str, topic: str, at_least: int, timeout_s: float = 60) -> int:
+    """Wait (bounded) until `topic` holds at least `at_least` messages; return how many it holds then."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+            stored = sum(consumer.end_offsets(partitions).values()) if partitions else 0
+            if stored >= at_least:
+                return stored
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{topic} holds {stored} messages after {timeout_s}s, expected {at_least}")
+            time.sleep(0.1)
+    finally:
+        consumer.close()
