@@ -29,6 +29,8 @@ RUNBOOK_ANCHOR = "#runbook"
 # Reports younger than this may still be on their way (another partition, a flush interval): loss accounting
 # looks only at older ones, so nothing in flight is ever counted as lost.
 SETTLE_S = 60
+# The rollup's rows in the time range; the minute holding the range's start counts whole (a point, not a gap).
+ROLLUP_RANGE = "minute >= toStartOfMinute($__fromTime_ms) AND minute <= $__toTime_ms"
 
 GREEN, AMBER, RED = "green", "orange", "red"
 
@@ -68,9 +70,7 @@ def _rolled_up(spec: SchemaSpec, columns: str) -> str:
     return (
         f"SELECT $__timeInterval_ms(minute) AS time, {columns}\n"
         f"FROM {spec.database}.{spec.rollup}\n"
-        # the minute holding the range's start counts whole: a point, not a gap, at the left edge
-        f"WHERE minute >= toStartOfMinute($__fromTime_ms) AND minute <= $__toTime_ms "
-        f"AND $__interval_s >= {ROLLUP_GRAIN_S}\n"
+        f"WHERE {ROLLUP_RANGE} AND $__interval_s >= {ROLLUP_GRAIN_S}\n"
         "GROUP BY time"
     )
 
@@ -130,7 +130,7 @@ def duplicate_deliveries(spec: SchemaSpec) -> str:
     return (
         "SELECT sum(deliveries) - groupBitmapMerge(positions) AS duplicates_collapsed\n"
         f"FROM {spec.database}.{spec.rollup}\n"
-        "WHERE minute >= toStartOfMinute($__fromTime_ms) AND minute <= $__toTime_ms"
+        f"WHERE {ROLLUP_RANGE}"
     )
 
 

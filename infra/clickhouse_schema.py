@@ -34,11 +34,10 @@ from pulumi.dynamic import (
 )
 
 from generator.contract import ReportShape
-from infra.provider_support import first_answer, first_line
+from infra.provider_support import DEFAULT_WAIT_TIMEOUT_S, first_answer, first_line, wait_timeout_s
 from schema.render import schema_objects
 from schema.spec import ORDER_BY, TARGET_ENGINE, SchemaSpec, target_columns, validate
 
-DEFAULT_WAIT_TIMEOUT_S = 120
 SCHEMA_KEYS = (
     "objects", "applyOrder", "targetColumns", "orderBy", "targetEngine", "spec", "readerPassword", "manageReader",
 )  # fmt: skip
@@ -86,7 +85,7 @@ def connect_http(props: Mapping[str, Any]) -> SqlClient:
     def failure(reason: str) -> SchemaError:
         return SchemaError(f"ClickHouse at http://{host}:{port} did not answer in time: {reason}")
 
-    return first_answer(answering, float(props.get("waitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S)), failure)
+    return first_answer(answering, wait_timeout_s(props), failure)
 
 
 def schema_inputs(spec: SchemaSpec) -> dict[str, Any]:
@@ -184,11 +183,10 @@ def migration_plan(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str
         keeps_queue = spec.queue in old_objects and spec.queue not in changed
         if keeps_queue:
             plan.append(f"DETACH TABLE {spec.database}.{spec.queue}")
-        # a rollup is derived from the target: rebuilt (dropped, created, backfilled) whenever its DDL changes
+        # a rollup is derived from the target: rebuilt whenever its DDL changes (its create drops, creates, backfills)
         rebuilt = [n for n in changed if new_objects[n]["kind"] == "rollup"]
         plan += _statements_of(olds, _names(olds, frozenset({"view"})), "drop")
         plan += _statements_of(olds, [n for n in removed if old_objects[n]["kind"] != "view"], "drop")
-        plan += _statements_of(olds, [n for n in rebuilt if n in old_objects], "drop")
         plan += _alter_target(olds, news, spec)
         if spec.queue in changed and spec.queue in old_objects:
             plan += _statements_of(olds, [spec.queue], "drop")

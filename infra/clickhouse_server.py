@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
-from infra.clickhouse_schema import Schema, schema_inputs
+from infra.clickhouse_schema import Schema
 from infra.containers import ContainerSpec, Health, Platform, data_volume, pinned_image, service_container
 from infra.kafka_cluster import KafkaCluster
 from infra.passwords import generated_password
@@ -60,7 +60,6 @@ class ClickHouse(pulumi.ComponentResource):
         )
         self.database = spec.database
         self.spec = spec
-        self.spec_outputs = schema_inputs(spec)["spec"]
         self.service_host = SERVICE
         self.reader_user = spec.reader_user
         self.url = f"http://{settings.client_host}:{settings.host_ports.clickhouse}"

@@ -28,9 +28,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from infra.provider_support import first_answer, first_line
+from infra.provider_support import DEFAULT_WAIT_TIMEOUT_S, first_answer, first_line, wait_timeout_s
 
-DEFAULT_WAIT_TIMEOUT_S = 120
 REQUEST_TIMEOUT_MS = 30_000
 BOOTSTRAP_TIMEOUT_MS = 5_000  # one attempt; `connect_admin` retries until its deadline
 
@@ -80,8 +79,7 @@ def connect_admin(props: Mapping[str, Any]) -> TopicAdmin:
     def failure(reason: str) -> TopicError:
         return TopicError(f"no Kafka broker answered at {servers}: {reason}")
 
-    wait_s = float(props.get("waitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S))
-    return first_answer(lambda: KafkaAdmin(servers), wait_s, failure)
+    return first_answer(lambda: KafkaAdmin(servers), wait_timeout_s(props), failure)
 
 
 def _cluster(props: Mapping[str, Any]) -> Any:

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 T = TypeVar("T")
+DEFAULT_WAIT_TIMEOUT_S = 120  # how long a provider waits for its service to answer, unless told otherwise
+
+
+def wait_timeout_s(props: Mapping[str, Any]) -> float:
+    """The resource's `waitTimeoutSeconds`, or the default."""
+    return float(props.get("waitTimeoutSeconds", DEFAULT_WAIT_TIMEOUT_S))
 
 
 def first_line(error: BaseException) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pulumi
 
 from infra.clickhouse_server import ClickHouse
@@ -43,7 +45,7 @@ def deploy() -> None:
     pulumi.export("kafkaTopic", settings.config.topic)
     pulumi.export("kafkaTopicPartitions", settings.config.topicPartitions)
     pulumi.export("kafkaReplicationFactor", settings.replication_factor)
-    pulumi.export("schemaSpec", clickhouse.spec_outputs)
+    pulumi.export("schemaSpec", dataclasses.asdict(clickhouse.spec))
     pulumi.export("grafanaDatasourceUid", objects.datasource.uid)
     pulumi.export("midPriceThreshold", settings.config.midPriceThreshold)
     pulumi.export("reportIntervalSeconds", settings.config.reportIntervalSeconds)
