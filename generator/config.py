@@ -22,6 +22,8 @@ COMPRESSIONS = ("lz4", "gzip", "none")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 CLIENT_LOG_LEVELS = (*LOG_LEVELS, "CRITICAL")
 TOPIC_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,249}")
+# the Kafka client refuses a delivery timeout below linger + request timeout; a request gets at least this long
+MIN_REQUEST_TIMEOUT_MS = 1000
 HOST_PORT_PATTERN = re.compile(r"(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
 
 
@@ -115,8 +117,9 @@ SETTINGS: tuple[Setting, ...] = (
     _integer("KAFKA_BATCH_BYTES", "batch_bytes", "262144", 1024, 16_777_216, "largest batch per partition"),
     _integer("MAX_BUFFERED_REPORTS", "max_buffered_reports", "20000", 1, 10_000_000,
              "reports sent but not yet acknowledged; at the limit generation waits (back-pressure)"),
-    _integer("KAFKA_DELIVERY_TIMEOUT_MS", "delivery_timeout_ms", "120000", 1000, None,
-             "how long a report is retried before it counts as failed"),
+    Setting("KAFKA_DELIVERY_TIMEOUT_MS", "delivery_timeout_ms", "120000",
+            f"an integer >= KAFKA_LINGER_MS + {MIN_REQUEST_TIMEOUT_MS}", rules.integer(MIN_REQUEST_TIMEOUT_MS).parse,
+            "how long a report is retried before it counts as failed"),
     _integer("RANDOM_SEED", "seed", "", 0, None, "seed for reproducible prices; empty = random"),
     _number("PROGRESS_INTERVAL", "progress_interval_s", "10", 0.1, "seconds between progress log lines"),
     _number("SHUTDOWN_TIMEOUT", "shutdown_timeout_s", "10", 0, "seconds to flush outstanding reports on stop"),
@@ -142,7 +145,13 @@ def load_config(environ: Mapping[str, str]) -> GeneratorConfig:
         except ValueError:
             raise ConfigError(f"{setting.env}={raw!r} is not accepted: expected {setting.accepted}") from None
     shape = ReportShape(**{name: values.pop(name) for name in SHAPE_FIELDS})
-    return GeneratorConfig(shape=shape, **values)
+    config = GeneratorConfig(shape=shape, **values)
+    if config.delivery_timeout_ms < config.linger_ms + MIN_REQUEST_TIMEOUT_MS:
+        raise ConfigError(
+            f"KAFKA_DELIVERY_TIMEOUT_MS='{config.delivery_timeout_ms}' is not accepted with "
+            f"KAFKA_LINGER_MS={config.linger_ms}: expected an integer >= KAFKA_LINGER_MS + {MIN_REQUEST_TIMEOUT_MS}"
+        )
+    return config
 
 
 def environment_for(config: GeneratorConfig) -> dict[str, str]:

@@ -19,6 +19,7 @@ BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
 WAIT_SLICE_S = 0.5  # how often a blocked wait re-checks the stop flag
 BROKER_WAIT_MS = 5000  # one attempt to bootstrap or to get topic metadata; retried after
+REQUEST_TIMEOUT_MS = 30_000  # the client's default, shortened when the delivery timeout leaves less
 
 
 class Sink(Protocol):
@@ -115,6 +116,7 @@ def _connect(config: GeneratorConfig, stop: threading.Event) -> KafkaProducer:
                 linger_ms=config.linger_ms,
                 batch_size=config.batch_bytes,
                 delivery_timeout_ms=config.delivery_timeout_ms,
+                request_timeout_ms=request_timeout_ms(config),
                 max_block_ms=BROKER_WAIT_MS,
                 bootstrap_timeout_ms=BROKER_WAIT_MS,
             )
@@ -123,6 +125,11 @@ def _connect(config: GeneratorConfig, stop: threading.Event) -> KafkaProducer:
         if stop.wait(backoff):
             raise ConnectionAbortedError("stopped before a broker was reachable")
         backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+
+def request_timeout_ms(config: GeneratorConfig) -> int:
+    """How long one produce request may take: the client requires linger + this <= the delivery timeout."""
+    return min(REQUEST_TIMEOUT_MS, config.delivery_timeout_ms - config.linger_ms)
 
 
 def describe(sink: Sink, started: float) -> str:

@@ -33,7 +33,10 @@ KAFKA_MODES = ("zookeeper", "kraft")
 DERIVED_PORT_BASE = 10_000
 DERIVED_PORT_SLOTS = 2_750
 PORTS_PER_STACK = 8
-IMAGE_PATTERN = re.compile(r"[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})")
+# [registry[:port]/]repository, then a tag or a digest (a private registry's port is not a tag)
+IMAGE_PATTERN = re.compile(
+    r"([a-z0-9.-]+:[0-9]+/)?[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
+)
 IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 PLUGIN_PATTERN = re.compile(r"[a-z0-9-]+@\d+\.\d+\.\d+")
 WEBHOOK_PATTERN = re.compile(r"https?://[^\s/]+(/\S*)?")

@@ -1,0 +1,280 @@
+"""The generator's run loop, sinks and CLI called in this process (against tansu where Kafka is involved), so
+failure paths are driven for real and `make mutate` can see which test covers which function."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from generator import __main__ as cli
+from generator import sinks
+from generator.config import GeneratorConfig, load_config
+from generator.contract import ReportShape
+from generator.sinks import KafkaSink, StdoutSink
+from testbed.broker import TansuBroker, free_port, read_topic, wait_until_stored
+from testbed.contract import assert_valid_report
+from testbed.tcp_proxy import TcpProxy
+
+SUMMARY = re.compile(
+    r"stopped \((?P<reason>[^)]*)\) rate_per_s=\d+ produced=(?P<produced>\d+) delivered=(?P<delivered>\d+) "
+    r"failed=(?P<failed>\d+) buffered=(?P<buffered>\d+) undelivered=(?P<undelivered>\d+)"
+)
+FAST_FAILURE = {"KAFKA_DELIVERY_TIMEOUT_MS": "1500", "KAFKA_LINGER_MS": "0"}
+
+
+def wait_for(condition, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def summary(caplog: pytest.LogCaptureFixture) -> dict[str, int | str]:
+    matches = [SUMMARY.search(record.getMessage()) for record in caplog.records]
+    found = [match.groupdict() for match in matches if match]
+    assert len(found) == 1, caplog.text
+    return {key: value if key == "reason" else int(value) for key, value in found[0].items()}
+
+
+@pytest.fixture
+def cuttable(tmp_path: Path) -> Iterator[tuple[TansuBroker, TcpProxy]]:
+    """A broker of its own that clients reach only through a proxy the test can cut."""
+    proxy_port = free_port()
+    broker = TansuBroker(tmp_path / "broker.log", advertised_port=proxy_port).start()
+    proxy = TcpProxy(proxy_port, broker.port).start()
+    yield broker, proxy
+    proxy.stop()
+    broker.stop()
+
+
+@pytest.fixture
+def run_main(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> Iterator:
+    """`main()` with only the given variables set; the signal handlers it installs are put back afterwards."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    caplog.set_level(logging.INFO, logger="generator")
+
+    def run(*args: str, **env: str) -> int:
+        for name in [name for name in os.environ if name.startswith(("KAFKA_", "CREATE_", "RANDOM_"))]:
+            monkeypatch.delenv(name)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return cli.main(list(args))
+
+    yield run
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+
+
+def test_delivery_failures_are_counted_logged_and_release_their_back_pressure_slots(
+    cuttable: tuple[TansuBroker, TcpProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    broker, proxy = cuttable
+    config = load_config({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_TOPIC": "fail",
+                          "MAX_BUFFERED_REPORTS": "4", **FAST_FAILURE})  # fmt: skip
+    stop = threading.Event()
+    sink = KafkaSink(config, stop)
+    assert sink.send(b'{"n": 0}', stop)
+    wait_for(lambda: sink.delivered == 1)
+    proxy.cut()
+    for n in range(4):  # every slot taken by a report that will never be acknowledged
+        assert sink.send(b'{"n": %d}' % n, stop)
+    wait_for(lambda: sink.failed == 4, timeout_s=15)
+    assert (sink.produced, sink.delivered, sink.buffered()) == (5, 1, 0)
+    failures = [r.getMessage() for r in caplog.records if r.getMessage().startswith("report not delivered")]
+    assert len(failures) == 4 and failures[-1].endswith("(failed=4)"), failures
+    sent_again = threading.Thread(target=lambda: [sink.send(b"{}", stop) for _ in range(4)])
+    sent_again.start()
+    sent_again.join(timeout=5)  # waits until stopped if the failed reports kept their slots
+    stopped_waiting = sent_again.is_alive()
+    stop.set()
+    assert not stopped_waiting, "failed reports must give their back-pressure slots back"
+    assert sink.produced == 9
+    sink.close(0)
+
+
+def test_send_waits_at_the_buffer_limit_and_gives_up_only_when_stopped(
+    cuttable: tuple[TansuBroker, TcpProxy],
+) -> None:
+    broker, proxy = cuttable
+    config = load_config({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_TOPIC": "full",
+                          "MAX_BUFFERED_REPORTS": "2"})  # fmt: skip
+    stop = threading.Event()
+    sink = KafkaSink(config, stop)
+    assert sink.send(b"{}", stop)
+    wait_for(lambda: sink.delivered == 1)
+    proxy.cut()
+    assert sink.send(b"{}", stop) and sink.send(b"{}", stop)
+    threading.Timer(1.0, stop.set).start()
+    began = time.monotonic()
+    assert sink.send(b"{}", stop) is False  # no slot: waits instead of dropping, until stopped
+    assert 1.0 <= time.monotonic() - began < 1.0 + 2 * sinks.WAIT_SLICE_S
+    assert sink.produced == 3
+    sink.close(0.5)
+    assert sink.buffered() == 2  # still unacknowledged: logged by close, not raised
+
+
+# kafka-python's finaliser retries the close whose flush timed out, and that raises again when collected
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_flush_that_times_out_is_logged_not_raised(
+    cuttable: tuple[TansuBroker, TcpProxy], caplog: pytest.LogCaptureFixture
+) -> None:
+    broker, proxy = cuttable
+    stop = threading.Event()
+    sink = KafkaSink(load_config({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_TOPIC": "flush"}), stop)
+    assert sink.send(b"{}", stop)
+    wait_for(lambda: sink.delivered == 1)
+    proxy.cut()
+    assert sink.send(b"{}", stop)
+    began = time.monotonic()
+    sink.close(1.0)
+    assert time.monotonic() - began < 3
+    assert "flush incomplete after 1.0s" in caplog.text and "(undelivered=1)" in caplog.text
+
+
+def test_request_timeout_fits_inside_the_delivery_timeout() -> None:
+    assert sinks.request_timeout_ms(GeneratorConfig()) == sinks.REQUEST_TIMEOUT_MS
+    short = GeneratorConfig(linger_ms=500, delivery_timeout_ms=2000)
+    assert sinks.request_timeout_ms(short) == 1500  # the client refuses linger + request > delivery
+
+
+def test_main_delivers_count_reports_and_summarises(broker: TansuBroker, run_main, caplog) -> None:
+    code = run_main("--count", "300", KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, KAFKA_TOPIC="inprocess",
+                    CREATE_REPORT_INTERVAL="0", BID_SIZE="3", ASK_SIZE="2")  # fmt: skip
+    assert code == 0
+    assert summary(caplog) == {"reason": "count reached", "produced": 300, "delivered": 300, "failed": 0,
+                               "buffered": 0, "undelivered": 0}  # fmt: skip
+    messages = read_topic(broker.bootstrap, "inprocess", 300)
+    assert len(messages) == 300
+    for message in messages:
+        assert_valid_report(message, ReportShape(bid_size=3, ask_size=2))
+
+
+def test_main_counts_reports_that_failed_during_a_cut(cuttable, run_main, caplog) -> None:
+    broker, proxy = cuttable
+
+    def cut_once_delivering() -> None:
+        wait_until_stored(broker.bootstrap, "cut", 30)
+        proxy.cut()
+
+    cutter = threading.Thread(target=cut_once_delivering)
+    cutter.start()
+    code = run_main("--count", "200", KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, KAFKA_TOPIC="cut",
+                    CREATE_REPORT_INTERVAL="0.01", SHUTDOWN_TIMEOUT="5", **FAST_FAILURE)  # fmt: skip
+    cutter.join()
+    assert code == 0
+    result = summary(caplog)
+    assert result["reason"] == "count reached" and result["produced"] == 200, result
+    assert result["failed"] > 0, result  # whether the rest fail or are still in flight at close is the client's
+    assert result["delivered"] + result["failed"] + result["undelivered"] == 200, result
+    assert result["undelivered"] == result["buffered"], result
+    logged = [r for r in caplog.records if r.getMessage().startswith("report not delivered")]
+    assert len(logged) == result["failed"] and all(r.levelno == logging.ERROR for r in logged)
+
+
+def test_main_stopped_before_any_broker_answers_exits_0(run_main, caplog, monkeypatch) -> None:
+    monkeypatch.setattr(sinks, "BROKER_WAIT_MS", 300)
+    monkeypatch.setattr(sinks, "BACKOFF_START_S", 0.1)
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    began = time.monotonic()
+    code = run_main(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}", KAFKA_TOPIC="nowhere")
+    timer.join()
+    assert code == 0
+    assert time.monotonic() - began < 1.5 + 2
+    retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("no broker reachable")]
+    assert len(retries) >= 2, retries  # retried, not given up after the first attempt
+    assert re.fullmatch(r"no broker reachable at 127\.0\.0\.1:\d+; retrying in 0\.1s", retries[0]), retries[0]
+    assert "retrying in 0.2s" in retries[1]  # the backoff doubles
+    assert "stopped: stopped before a broker was reachable" in caplog.text
+
+
+def test_main_stdout_writes_count_json_lines(run_main, capsysbinary) -> None:
+    assert run_main("--count", "5", "--stdout", CREATE_REPORT_INTERVAL="0", RANDOM_SEED="7") == 0
+    lines = capsysbinary.readouterr().out.splitlines()
+    assert len(lines) == 5
+    assert [json.loads(line)["sequence"] for line in lines] == [1, 2, 3, 4, 5]
+
+
+def test_main_refuses_a_bad_variable_in_one_line(run_main, capsys) -> None:
+    assert run_main("--stdout", KAFKA_DELIVERY_TIMEOUT_MS="1200", KAFKA_LINGER_MS="500") == 2
+    error = capsys.readouterr().err
+    assert error == (
+        "generator: KAFKA_DELIVERY_TIMEOUT_MS='1200' is not accepted with KAFKA_LINGER_MS=500: "
+        "expected an integer >= KAFKA_LINGER_MS + 1000\n"
+    )
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "x", "1.5", ""])
+def test_count_must_be_a_positive_integer(raw: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.parse_args(["--count", raw])
+    assert exited.value.code == 2
+    assert f"{raw!r} is not accepted: expected an integer >= 1" in capsys.readouterr().err
+
+
+def test_count_and_stdout_are_read() -> None:
+    assert vars(cli.parse_args(["--count", "12", "--stdout"])) == {"count": 12, "stdout": True}
+    assert vars(cli.parse_args([])) == {"count": None, "stdout": False}
+
+
+@pytest.mark.parametrize(
+    ("interval_s", "elapsed_s", "made", "due"),
+    [(0, 5.0, 10, cli.MAX_BATCH), (0.1, 0.0, 0, 1), (0.1, 0.25, 0, 3), (0.1, 0.25, 3, 0), (0.1, 0.25, 9, 0),
+     (0.5, 10.0, 15, 6)],
+)  # fmt: skip
+def test_reports_due_keeps_the_pace(interval_s: float, elapsed_s: float, made: int, due: int) -> None:
+    assert cli.reports_due(interval_s, elapsed_s, made) == due
+
+
+class NeverAcknowledged(StdoutSink):
+    """Takes reports but, like a broker that never answers, acknowledges none."""
+
+    def send(self, report: bytes, stop: threading.Event) -> bool:
+        self.produced += 1
+        return True
+
+
+def paced_config(tmp_path: Path, **values: object) -> GeneratorConfig:
+    defaults = {"interval_s": 0.02, "progress_interval_s": 0.1, "heartbeat_file": str(tmp_path / "heartbeat")}
+    return GeneratorConfig(**{**defaults, **values})  # type: ignore[arg-type]
+
+
+def test_produce_paces_logs_progress_and_touches_the_heartbeat(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="generator")
+    config = paced_config(tmp_path)
+    out = io.BytesIO()
+    began = time.monotonic()
+    cli.produce(config, StdoutSink(out), 20, threading.Event())
+    took = time.monotonic() - began
+    assert len(out.getvalue().splitlines()) == 20
+    assert 19 * 0.02 <= took < 19 * 0.02 + 1.0  # paced, not flat out, and not much slower
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("progress ")]
+    assert 2 <= len(progress) <= 6, progress  # about every 0.1 s of a 0.4 s run
+    assert (tmp_path / "heartbeat").exists()
+
+
+def test_produce_leaves_the_heartbeat_alone_while_nothing_is_delivered(tmp_path: Path) -> None:
+    sink = NeverAcknowledged(io.BytesIO())
+    cli.produce(paced_config(tmp_path), sink, 20, threading.Event())
+    assert sink.produced == 20
+    assert not (tmp_path / "heartbeat").exists()
+
+
+def test_produce_returns_as_soon_as_it_is_stopped(tmp_path: Path) -> None:
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    sink = StdoutSink(io.BytesIO())
+    began = time.monotonic()
+    cli.produce(paced_config(tmp_path, interval_s=0.05), sink, None, stop)
+    assert time.monotonic() - began < 0.3 + 0.2
+    assert 4 <= sink.produced <= 9
