@@ -8,7 +8,7 @@ NEED_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 1
 	{ echo "make: Python 3.11+ is required as '$(PYTHON)' (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
 
 .DEFAULT_GOAL := help
-.PHONY: help venv deploy-venv test lint format bench sql docs up preview destroy outputs verify status logs stack stacks
+.PHONY: help venv deploy-venv test lint format bench mutate sql docs up preview destroy outputs verify status logs stack stacks
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,23 @@ format: venv ## apply ruff's fixes and formatting
 
 bench: venv ## run the benchmarks; prints one `bench:` line each
 	$(PY) -m bench
+
+# Mutation testing has a venv of its own: mutmut runs the tests against its mutated copy (mutants/), so the
+# repository must not be importable from an editable install there. Same pins as the dev venv, plus mutmut.
+MUTATE_VENV := .venv-mutate
+MUTATE_STAMP := $(MUTATE_VENV)/.installed
+
+$(MUTATE_STAMP): requirements.txt requirements-dev.txt requirements-mutate.txt generator/requirements.txt pyproject.toml
+	$(NEED_PYTHON)
+	@test -x $(MUTATE_VENV)/bin/python || $(PYTHON) -m venv $(MUTATE_VENV)
+	$(MUTATE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-mutate.txt
+	$(MUTATE_VENV)/bin/python -m pip uninstall --quiet --yes pipelining-data
+	@touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP) ## mutation testing (mutmut, ~1 h on 2 cores); scores into docs/mutation.md
+	@mkdir -p mutants  # exists before Python starts, or the import system never looks in it
+	PYTHONPATH=$(CURDIR)/mutants $(MUTATE_VENV)/bin/mutmut run --max-children $$(nproc)
+	@PYTHONPATH=$(CURDIR)/mutants $(MUTATE_VENV)/bin/mutmut results --all true | $(MUTATE_VENV)/bin/python scripts/mutation_report.py
 
 docs: venv ## regenerate Pulumi.yaml's config block and README's tables from the settings and panel tables
 	$(PY) scripts/render_docs.py

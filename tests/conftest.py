@@ -24,11 +24,11 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
 def run_generator(*args: str, env: dict[str, str] | None = None, **popen: object) -> subprocess.Popen:
     """Start `python -m generator` from the repo root with only the given variables set."""
     environment = {"PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1", **(env or {})}
+    if os.environ.get("MUTANT_UNDER_TEST", "stats") != "stats":  # `make mutate`: the child runs the mutant too
+        environment["MUTANT_UNDER_TEST"] = os.environ["MUTANT_UNDER_TEST"]
     return subprocess.Popen(
         [sys.executable, "-m", "generator", *args],
         cwd=REPO_ROOT,
         env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        **popen,
+        **{"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen},
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from generator import __main__ as cli
-from generator import sinks
+from generator import health, sinks
 from generator.config import GeneratorConfig, load_config
 from generator.contract import ReportShape
 from generator.sinks import KafkaSink, StdoutSink
@@ -278,3 +278,25 @@ def test_produce_returns_as_soon_as_it_is_stopped(tmp_path: Path) -> None:
     cli.produce(paced_config(tmp_path, interval_s=0.05), sink, None, stop)
     assert time.monotonic() - began < 0.3 + 0.2
     assert 4 <= sink.produced <= 9
+
+
+def test_health_check_is_healthy_only_with_a_fresh_heartbeat(tmp_path: Path, capsys) -> None:
+    heartbeat = tmp_path / "heartbeat"
+    assert health.main([str(heartbeat), "2"]) == 1  # nothing delivered yet: no file
+    assert (
+        capsys.readouterr().out == f"generator: no report delivered in the last 2s ({heartbeat} is stale or missing)\n"
+    )
+    heartbeat.touch()
+    assert health.main([str(heartbeat), "2"]) == 0
+    assert capsys.readouterr().out == ""
+    stale = time.time() - 10
+    os.utime(heartbeat, (stale, stale))
+    assert health.main([str(heartbeat), "2.5"]) == 1
+    assert "in the last 2.5s" in capsys.readouterr().out
+    assert health.main([str(heartbeat), "11"]) == 0  # the age is compared with the limit given
+
+
+def test_health_check_usage_is_one_line_and_exit_2(capsys) -> None:
+    assert health.main([]) == 2
+    assert health.main(["/tmp/heartbeat"]) == 2
+    assert capsys.readouterr().err == "usage: python -m generator.health HEARTBEAT_FILE MAX_AGE_SECONDS\n" * 2

@@ -126,3 +126,34 @@ def test_the_mode_guard_carries_the_stacks_permission() -> None:
 def test_a_bad_mode_is_one_line() -> None:
     with pytest.raises(Exception, match=r"kafkaMode='kraf' is not accepted: expected one of zookeeper, kraft"):
         program("kraf", 1)
+
+
+def addresses(listeners: str) -> dict[str, tuple[str, int]]:
+    """`NAME://host:port,…` -> {NAME: (host, port)}."""
+    found = {}
+    for listener in listeners.split(","):
+        name, _, address = listener.partition("://")
+        host, _, port = address.rpartition(":")
+        found[name] = (host, int(port))
+    return found
+
+
+@pytest.mark.parametrize("mode", ["zookeeper", "kraft"])
+@pytest.mark.parametrize("bind", ["127.0.0.1", "0.0.0.0", "192.168.7.2"])
+def test_what_each_broker_advertises_is_where_it_listens_and_what_it_publishes(mode: str, bind: str) -> None:
+    """A client told an advertised address must reach that broker: the stack network by its alias and the
+    listener's port; the host by the published port that maps to the EXTERNAL listener."""
+    deployed = program(mode, 3, bindAddress=bind, kafkaPort="19092")
+    for index in (1, 2, 3):
+        container = deployed.containers[f"kafka-{index}"]
+        node = env(deployed, f"kafka-{index}")
+        bound, advertised = addresses(node["KAFKA_LISTENERS"]), addresses(node["KAFKA_ADVERTISED_LISTENERS"])
+        assert set(advertised) == {"INTERNAL", "EXTERNAL"}  # never the controller
+        [network] = container.inputs["networksAdvanced"]
+        assert advertised["INTERNAL"] == (network["aliases"][0], bound["INTERNAL"][1])
+        [published] = [p for p in container.inputs["ports"] if p["internal"] == bound["EXTERNAL"][1]]
+        assert published["ip"] == bind and published["external"] == 19092 + index - 1
+        assert advertised["EXTERNAL"] == ("127.0.0.1" if bind == "0.0.0.0" else bind, published["external"])
+    bootstrap = env(deployed, "generator")["KAFKA_BOOTSTRAP_SERVERS"].split(",")
+    assert bootstrap == [f"kafka-{index}:{addresses(env(deployed, f'kafka-{index}')['KAFKA_LISTENERS'])['INTERNAL'][1]}"
+                         for index in (1, 2, 3)]  # fmt: skip

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,7 +19,6 @@ from infra.kafka_topic import TopicProvider
 from schema.spec import SchemaSpec
 from testbed.broker import TansuBroker, free_port
 from testbed.clickhouse import ChdbClient, apply_schema
-from tests.conftest import REPO_ROOT
 from verify import __main__ as verify_main
 from verify import clickhouse_hop
 from verify.__main__ import REQUIRED_OUTPUTS, parse_time, schema_spec
@@ -179,36 +176,45 @@ def test_figures_helpers() -> None:
     assert spec.consumers == 2 and isinstance(spec.consumers, int) and spec.shape.bid_size == 3
 
 
-def run_verify(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "verify", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=240, check=False)  # fmt: skip
+def run_verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`python -m verify ARGS` in this process: its exit code, stdout and stderr."""
+    code = verify_main.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
-def test_bad_usage_and_missing_outputs_exit_2_with_one_line(tmp_path: Path) -> None:
-    missing = run_verify("--stack", "dev", "--outputs", str(tmp_path / "none.json"))
-    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
-    assert missing.stderr.startswith("verify: --outputs ")
-    (tmp_path / "partial.json").write_text(json.dumps({"grafanaUrl": "http://127.0.0.1:1"}))
-    partial = run_verify("--stack", "dev", "--outputs", str(tmp_path / "partial.json"))
-    assert partial.returncode == 2
-    assert partial.stderr.startswith("verify: stack 'dev' lacks outputs ['kafkaBootstrapServers'")
-    assert "make up STACK=dev" in partial.stderr
-    assert run_verify().returncode == 2  # --stack is required
-
-
-def test_a_stack_whose_services_are_all_down_fails_one_line_per_hop(tmp_path: Path) -> None:
+def down_outputs() -> dict[str, object]:
+    """The outputs of a stack whose services are all gone: every address is a closed port."""
     closed = free_port()
-    outputs = {key: "x" for key in REQUIRED_OUTPUTS} | {
+    return {key: "x" for key in REQUIRED_OUTPUTS} | {
         "kafkaBootstrapServers": f"127.0.0.1:{closed}", "kafkaTopic": "metrics_raw", "kafkaTopicPartitions": 3,
         "kafkaReplicationFactor": 1, "clickhouseUrl": f"http://127.0.0.1:{closed}",
         "grafanaUrl": f"http://127.0.0.1:{closed}", "midPriceThreshold": 9.9,
         "schemaSpec": {"database": "market", "shape": {}},
     }  # fmt: skip
-    (tmp_path / "outputs.json").write_text(json.dumps(outputs))
-    result = run_verify("--stack", "down", "--outputs", str(tmp_path / "outputs.json"), "--deployed-at", "0")
-    assert result.returncode == 1
-    assert "Traceback" not in result.stdout + result.stderr
-    lines = result.stdout.splitlines()
+
+
+def test_bad_usage_and_missing_outputs_exit_2_with_one_line(tmp_path: Path, capsys) -> None:
+    code, _, err = run_verify(capsys, "--stack", "dev", "--outputs", str(tmp_path / "none.json"))
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("verify: --outputs ")
+    (tmp_path / "partial.json").write_text(json.dumps({"grafanaUrl": "http://127.0.0.1:1"}))
+    code, _, err = run_verify(capsys, "--stack", "dev", "--outputs", str(tmp_path / "partial.json"))
+    assert code == 2
+    assert err.startswith("verify: stack 'dev' lacks outputs ['kafkaBootstrapServers'")
+    assert "make up STACK=dev" in err
+    with pytest.raises(SystemExit) as usage:
+        verify_main.main([])  # --stack is required
+    assert usage.value.code == 2
+
+
+def test_a_stack_whose_services_are_all_down_fails_one_line_per_hop(tmp_path: Path, capsys) -> None:
+    (tmp_path / "outputs.json").write_text(json.dumps(down_outputs()))
+    code, out, err = run_verify(capsys, "--stack", "down", "--outputs", str(tmp_path / "outputs.json"),
+                                "--deployed-at", "0")  # fmt: skip
+    assert code == 1
+    assert "Traceback" not in out + err
+    lines = out.splitlines()
     failed = [line.split(" (")[0] for line in lines if line.startswith("verify: FAIL")]
     assert failed == [
         "verify: FAIL kafka: topic as configured",
@@ -218,6 +224,58 @@ def test_a_stack_whose_services_are_all_down_fails_one_line_per_hop(tmp_path: Pa
     ]
     assert all("; look further: make logs STACK=down SERVICE=" in line for line in lines if "FAIL" in line)
     assert lines[-1] == "verify: stack=down first_row_s=n/a produce_to_queryable_ms_p50=n/a p95=n/a alert_s=n/a"
+
+
+STAND_IN_PULUMI = """#!/bin/sh
+echo "$*" >> "$PULUMI_CALLS"
+case "$1 $2" in
+  "stack output")
+    [ -n "$OUTPUTS" ] && cat "$OUTPUTS" && exit 0
+    echo "error: no stack named 'gone' found" >&2; exit 255 ;;
+  "stack history") echo '[{"startTime": "2026-11-28T12:00:00.250Z", "result": "succeeded"}]' ;;
+esac
+"""
+
+
+@pytest.fixture
+def pulumi_stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `pulumi` on PATH that records its arguments and answers like the CLI."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pulumi").write_text(STAND_IN_PULUMI)
+    (bin_dir / "pulumi").chmod(0o755)
+    calls = tmp_path / "calls"
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("PULUMI_CALLS", str(calls))
+    return calls
+
+
+def test_outputs_and_the_last_up_come_from_pulumi(pulumi_stand_in: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    (tmp_path / "outputs.json").write_text(json.dumps(down_outputs()))
+    monkeypatch.setenv("OUTPUTS", str(tmp_path / "outputs.json"))
+    code, out, _ = run_verify(capsys, "--stack", "down")
+    assert code == 1 and out.splitlines()[-1].startswith("verify: stack=down ")
+    assert pulumi_stand_in.read_text().splitlines() == [
+        "stack output --json --show-secrets --stack down",
+        "stack history --json --page-size 1 --stack down",
+    ]
+    assert verify_main.last_update_started("down") == parse_time("2026-11-28T12:00:00.250Z")
+
+
+def test_a_stack_pulumi_does_not_know_is_one_line_and_exit_2(pulumi_stand_in: Path, capsys) -> None:
+    code, out, err = run_verify(capsys, "--stack", "gone")
+    assert (code, out) == (2, "")
+    assert err == "verify: no outputs for stack 'gone': error: no stack named 'gone' found\n"
+
+
+def test_no_pulumi_cli_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert run_verify(capsys, "--stack", "dev")[1:] == ("", "verify: the Pulumi CLI is not on PATH\n")
+
+
+def test_no_history_means_no_deploy_time(pulumi_stand_in: Path, tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "bin" / "pulumi").write_text("#!/bin/sh\necho '[]'\n")
+    assert verify_main.last_update_started("dev") is None
 
 
 def test_the_clickhouse_hop_runs_end_to_end_on_chdb(chdb_spec: SchemaSpec, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,18 +4,22 @@ response bodies for each endpoint, success and error (tests/fixtures/grafana, so
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from generator.contract import ReportShape
+from schema.spec import SchemaSpec
 from testbed.broker import free_port
+from verify import __main__ as verify_main
 from verify import grafana_hop
-from verify.checks import Failed
+from verify.checks import Checks, Failed
 from verify.grafana_hop import RULES_PATH, GrafanaHop, basic_auth_get
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grafana"
@@ -147,3 +151,85 @@ def test_the_alert_is_waited_for_while_canaries_keep_it_triggered(monkeypatch: p
     expected = "expected rule 'no new rows' pending or firing within 0.05 s, saw state 'inactive'"
     with pytest.raises(Failed, match=re.escape(expected)):
         GrafanaHop(lambda path: (200, body)).until_alerting("no new rows", lambda: None, 0.05)
+
+
+class RecordingKafka:
+    """Stands in for verify's Kafka hop where the Grafana hop only produces alert canaries through it."""
+
+    def __init__(self) -> None:
+        self.produced: list[tuple[str, list[bytes]]] = []
+
+    def produce(self, topic: str, reports: list[bytes]) -> None:
+        self.produced.append((topic, reports))
+
+
+def grafana_answering(routes: dict[str, tuple[int, str]], rules: dict, triggered: list) -> Callable:
+    """Grafana's answers by path; the mid-price rule turns pending once a canary was produced."""
+
+    def get(path: str) -> tuple[int, object]:
+        if path == RULES_PATH:
+            rules["data"]["groups"][0]["rules"][0]["state"] = "pending" if triggered else "inactive"
+            return 200, rules
+        if path.startswith("/api/v1/provisioning/alert-rules/"):
+            return 200, json.loads((FIXTURES / "alert_rule_ok.json").read_text())
+        status, fixture = routes.get(path, (404, "dashboard_not_found.json"))
+        return status, json.loads((FIXTURES / fixture).read_text())
+
+    return get
+
+
+def run_grafana_hop(monkeypatch: pytest.MonkeyPatch, alert: bool, routes=HEALTHY) -> tuple[list[str], dict]:
+    monkeypatch.setattr(grafana_hop, "POLL_S", 0.01)
+    rules = json.loads((FIXTURES / "prometheus_rules.json").read_text())
+    group = rules["data"]["groups"][0]["rules"]
+    group.append({**group[1], "name": "reports lost"})  # our third rule, answered as Grafana answers the others
+    kafka, asked = RecordingKafka(), {}
+
+    def connect(url: str, user: str, password: str) -> Callable:
+        asked.update(url=url, user=user, password=password)
+        return grafana_answering(routes, rules, kafka.produced)
+
+    monkeypatch.setattr(verify_main, "basic_auth_get", connect)
+    outputs = {"grafanaUrl": "http://grafana.test", "grafanaAdminUser": USER, "grafanaAdminPassword": PASSWORD,
+               "grafanaDatasourceUid": "pipelining-data-clickhouse", "midPriceThreshold": 9.9,
+               "kafkaTopic": "metrics_raw"}  # fmt: skip
+    out, figures = io.StringIO(), verify_main.Figures()
+    spec = SchemaSpec(shape=ReportShape(random_decimal=2))
+    verify_main._grafana(outputs, spec, "dev", alert, kafka, Checks(out=out), figures)  # type: ignore[arg-type]
+    assert asked == {"url": "http://grafana.test", "user": USER, "password": PASSWORD}
+    return out.getvalue().splitlines(), {"kafka": kafka, "figures": figures}
+
+
+def test_the_grafana_hop_checks_everything_and_drives_the_alert(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines, seen = run_grafana_hop(monkeypatch, alert=True)
+    names = [line.split(" (")[0] for line in lines]
+    assert names == [f"verify: ok   grafana: {name}" for name in (
+        "healthy", "datasource health check", "dashboard", "alert rules provisioned", "alert rules evaluated",
+        "mid-price alert")], lines  # fmt: skip
+    assert lines[3].endswith("alert rules mid-price-above, data-freshness, reports-lost")
+    assert "'mid price above threshold' pending or firing after 0 s (level-1 mid 9.91)" in lines[5]
+    [(topic, [canary])] = seen["kafka"].produced
+    report = json.loads(canary)
+    assert topic == "metrics_raw" and report["bid_1"] == report["ask_1"] == 9.91
+    assert seen["figures"].alert_s is not None and seen["figures"].alert_s < 1
+
+
+def test_without_alert_no_canary_is_produced_and_a_broken_datasource_is_named(monkeypatch) -> None:
+    routes = {
+        **HEALTHY,
+        "/api/datasources/uid/pipelining-data-clickhouse/health": (400, "datasource_health_error.json"),
+    }
+    lines, seen = run_grafana_hop(monkeypatch, alert=False, routes=routes)
+    assert [line.split(" (")[0] for line in lines][:2] == [
+        "verify: ok   grafana: healthy", "verify: FAIL grafana: datasource health check"]  # fmt: skip
+    assert "look further: make logs STACK=dev SERVICE=clickhouse" in lines[1]
+    assert len(lines) == 5 and seen["kafka"].produced == [] and seen["figures"].alert_s is None
+
+
+def test_an_unhealthy_grafana_stops_the_hop_after_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines, seen = run_grafana_hop(
+        monkeypatch, alert=True, routes={**HEALTHY, "/api/health": (503, "health_db_failing.json")}
+    )
+    assert len(lines) == 1 and lines[0].startswith("verify: FAIL grafana: healthy")
+    assert "look further: make logs STACK=dev SERVICE=grafana" in lines[0]
+    assert seen["kafka"].produced == []
