@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from dataclasses import fields
@@ -89,6 +90,17 @@ def test_generated_docs_are_up_to_date() -> None:
     result = subprocess.run([sys.executable, "scripts/render_docs.py", "--check"], cwd=REPO_ROOT,
                             capture_output=True, text=True, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def test_each_generated_file_is_what_the_code_renders_now() -> None:
+    """The same check in this process, file by file, so a change to what renders them is caught by name."""
+    spec = importlib.util.spec_from_file_location("render_docs", REPO_ROOT / "scripts" / "render_docs.py")
+    assert spec is not None and spec.loader is not None
+    render_docs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(render_docs)
+    for name, render in render_docs.GENERATED:
+        current = (REPO_ROOT / name).read_text()
+        assert render(current) == current, f"{name} differs from what `make docs` renders"
 
 
 def test_a_misspelt_key_in_a_component_fails_the_type_check() -> None:

@@ -295,3 +295,17 @@ def test_the_clickhouse_hop_runs_end_to_end_on_chdb(chdb_spec: SchemaSpec, monke
         assert lines[f"verify: ok   clickhouse: {name}"], out.getvalue()
     assert "verify: FAIL clickhouse: Kafka consumers healthy" in lines  # chdb runs no Kafka engine
     assert figures.latencies_ms and len(figures.latencies_ms) == 2 and figures.first_row_s is not None
+
+
+def test_without_canaries_the_landing_checks_fail_as_not_run(chdb_spec: SchemaSpec, monkeypatch) -> None:
+    monkeypatch.setattr(verify_main, "HttpClickHouse", lambda url, user, password: ChdbClient())
+    outputs = {"clickhouseUrl": "http://127.0.0.1:8123", "clickhouseAdminUser": "admin",
+               "clickhouseAdminPassword": "x", "clickhouseReaderUser": "grafana_reader",
+               "clickhouseReaderPassword": "y", "midPriceThreshold": 9.9}  # fmt: skip
+    out = io.StringIO()
+    checks = Checks(out=out)
+    verify_main._clickhouse(outputs, chdb_spec, "dev", None, [], checks, verify_main.Figures())
+    lines = out.getvalue().splitlines()
+    assert "verify: FAIL clickhouse: canaries landed (not run: no canary was produced)" in lines
+    assert not any("no canary dead-lettered" in line for line in lines)
+    assert not checks.passed and checks.failures >= 1
