@@ -174,6 +174,10 @@ def test_figures_helpers() -> None:
     assert parse_time("2026-11-28T12:00:00.250Z") == parse_time("2026-11-28T12:00:00Z") + 0.25
     spec = schema_spec({"database": "market", "consumers": 2.0, "shape": {"bid_size": 3}})
     assert spec.consumers == 2 and isinstance(spec.consumers, int) and spec.shape.bid_size == 3
+    assert percentile([10.0, 20.0], 0.5) == 15.0 and percentile([10.0, 20.0], 0.95) == pytest.approx(19.5)
+    assert percentile([float(n) for n in range(1, 101)], 0.95) == pytest.approx(95.05)
+    assert verify_main._last_line("first\n\nlast one\n  \n") == "last one"
+    assert verify_main._last_line(" \n") == "no output"
 
 
 def run_verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

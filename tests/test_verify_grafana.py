@@ -233,3 +233,56 @@ def test_an_unhealthy_grafana_stops_the_hop_after_one_line(monkeypatch: pytest.M
     assert len(lines) == 1 and lines[0].startswith("verify: FAIL grafana: healthy")
     assert "look further: make logs STACK=dev SERVICE=grafana" in lines[0]
     assert seen["kafka"].produced == []
+
+
+def answering(*answers: tuple[int, str | object]) -> GrafanaHop:
+    """A hop whose Grafana gives these answers in turn (a fixture file's body, or a body as is)."""
+    queue = list(answers)
+
+    def get(path: str) -> tuple[int, object]:
+        status, body = queue.pop(0)
+        return status, json.loads((FIXTURES / body).read_text()) if isinstance(body, str) else body
+
+    return GrafanaHop(get)
+
+
+def test_what_each_check_found_is_said_exactly() -> None:
+    assert answering((200, "health_ok.json")).healthy() == "Grafana 12.1.1, database ok"
+    assert (
+        answering((200, "datasource_health_ok.json")).datasource_healthy("ds")
+        == "datasource ds: Data source is working"
+    )
+    assert answering((200, "dashboard_ok.json")).dashboard_exists("d") == "dashboard d: 'Pipeline overview'"
+    assert answering((200, {}), (200, {})).rules_provisioned(["a", "b"]) == "alert rules a, b"
+
+
+@pytest.mark.parametrize(
+    ("call", "answers", "expected"),
+    [
+        (lambda h: h.healthy(), [(200, {"database": "failing"})],
+         "expected /api/health 200 with database ok, saw 200 {'database': 'failing'}"),
+        (lambda h: h.datasource_healthy("ds"), [(200, "datasource_health_error.json")],
+         "expected datasource ds's health check to pass, saw 200 dial tcp 172.18.0.3:9000: connect: "
+         "connection refused"),
+        (lambda h: h.datasource_healthy("ds"), [(502, ["not", "an", "object"])],
+         "expected datasource ds's health check to pass, saw 502 ['not', 'an', 'object']"),
+        (lambda h: h.dashboard_exists("d"), [(404, "dashboard_not_found.json")],
+         "expected dashboard d, saw 404 Dashboard not found"),
+        (lambda h: h.dashboard_exists("d"), [(403, {"error": "forbidden"})],
+         "expected dashboard d, saw 403 {'error': 'forbidden'}"),
+        (lambda h: h.rules_provisioned(["a", "b", "c"]), [(200, {}), (404, {"message": "not found"}), (404, {})],
+         "expected alert rule b, saw 404 not found"),
+    ],
+)  # fmt: skip
+def test_each_failure_says_what_was_expected_and_what_came(call, answers, expected: str) -> None:
+    with pytest.raises(Failed) as failure:
+        call(answering(*answers))
+    assert str(failure.value) == expected
+
+
+def test_a_firing_rule_counts_as_alerting_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(grafana_hop, "POLL_S", 0.01)
+    body = json.loads((FIXTURES / "prometheus_rules.json").read_text())
+    body["data"]["groups"][0]["rules"][1]["state"] = "firing"
+    seconds = GrafanaHop(lambda path: (200, body)).until_alerting("no new rows", lambda: None, 5)
+    assert 0 <= seconds < 1
