@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import dill
@@ -216,3 +218,66 @@ def test_a_stack_from_before_the_idempotent_target_is_refused_until_allowed(prov
         "set allowDestructiveChanges to allow it (data is lost)",
     ]
     assert provider.check(olds, {**news, "allowDestructiveChanges": True}).failures == []
+
+
+BASE = SchemaSpec(shape=ReportShape(bid_size=2, ask_size=2))
+
+
+def _old_order(props: dict[str, Any]) -> None:
+    props["orderBy"] = "timestamp"
+
+
+def _old_engine(props: dict[str, Any]) -> None:
+    props["targetEngine"] = "MergeTree"
+
+
+def _new_dead_letter(props: dict[str, Any]) -> None:
+    dead_letter = props["objects"][BASE.dead_letter]
+    dead_letter["create"] = [sql.replace("seen_at", "seen_at_utc") for sql in dead_letter["create"]]
+
+
+@pytest.mark.parametrize(
+    ("new_spec", "edit_old", "edit_new", "problem"),
+    [
+        (replace(BASE, database="market2"), None, None, "database renamed market -> market2"),
+        (replace(BASE, target="metrics2"), None, None, "target table renamed metrics -> metrics2"),
+        (replace(BASE, shape=ReportShape(bid_size=1, ask_size=2)), None, None, "column bid_2 would be dropped"),
+        (replace(BASE, shape=ReportShape(bid_size=2, ask_size=2, random_decimal=2)), None, None,
+         "column bid_1 would change type Decimal(6, 1) CODEC(T64, ZSTD(1)) -> Decimal(7, 2) CODEC(T64, ZSTD(1))"),
+        (BASE, _old_order, None, "ORDER BY would change timestamp -> (timestamp, _partition, _offset)"),
+        (BASE, _old_engine, None, "target engine would change MergeTree -> ReplacingMergeTree"),
+        (BASE, None, _new_dead_letter, f"dead-letter table {BASE.dead_letter} would be recreated"),
+    ],
+    ids=["database", "target", "column-dropped", "column-type", "order-by", "engine", "dead-letter"],
+)  # fmt: skip
+def test_each_destructive_change_is_refused_in_preview_and_in_up(new_spec, edit_old, edit_new, problem: str) -> None:
+    olds, news = props_for(BASE), props_for(new_spec)
+    for edit, props in ((edit_old, olds), (edit_new, news)):
+        if edit:
+            edit(props)
+    ran: list[str] = []
+    provider = SchemaProvider(connect=lambda _props: pytest.fail("a refused update must not connect"))
+    refusal = f"refused: {problem}; set allowDestructiveChanges to allow it (data is lost)"
+    assert [(f.property, f.reason) for f in provider.check(olds, news).failures][:1] == [("objects", refusal)]
+    with pytest.raises(SchemaError, match=re.escape(f"refused: {problem}")):
+        provider.update("market", olds, news)
+    allowed = {**news, "allowDestructiveChanges": True}
+    assert provider.check(olds, allowed).failures == []
+    SchemaProvider(connect=lambda _props: RecordingClient(ran)).update("market", olds, allowed)
+    assert ran, "allowed, the same change runs"
+
+
+class RecordingClient:
+    def __init__(self, ran: list[str]) -> None:
+        self.ran = ran
+
+    def command(self, sql: str) -> None:
+        self.ran.append(sql)
+
+    def query(self, sql: str) -> list[tuple]:
+        return []
+
+
+def test_a_ttl_change_alone_does_not_recreate_the_dead_letter_table() -> None:
+    olds, news = props_for(BASE), props_for(replace(BASE, retention_days=7))
+    assert SchemaProvider(connect=lambda _props: ChdbClient()).check(olds, news).failures == []
