@@ -300,3 +300,11 @@ def test_health_check_usage_is_one_line_and_exit_2(capsys) -> None:
     assert health.main([]) == 2
     assert health.main(["/tmp/heartbeat"]) == 2
     assert capsys.readouterr().err == "usage: python -m generator.health HEARTBEAT_FILE MAX_AGE_SECONDS\n" * 2
+
+
+def test_a_heartbeat_exactly_max_age_old_is_still_fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    heartbeat = tmp_path / "heartbeat"
+    heartbeat.touch()
+    os.utime(heartbeat, (1_000_000.0, 1_000_000.0))
+    monkeypatch.setattr(health.time, "time", lambda: 1_000_002.0)
+    assert health.is_fresh(heartbeat, 2) and not health.is_fresh(heartbeat, 1.999)

@@ -15,7 +15,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import PolicyResource, ResourceValidationArgs, Secret, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, keep_secret_markers
+from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, environment, keep_secret_markers
 from testbed.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, dev_config, run_program
 from tests.conftest import REPO_ROOT
 
@@ -203,3 +203,39 @@ def test_the_served_pack_sees_a_secret_environment_as_secret(served_pack) -> Non
                                           urn="urn:pulumi:dev::pipelining-data::docker:index/container:Container::g",
                                           name="g")  # fmt: skip
     assert not [d.policyName for d in served_pack.Analyze(request, timeout=30).diagnostics]
+
+
+def test_each_violation_names_what_is_wrong_and_what_to_do() -> None:
+    assert violations("pinned-images", {}, REMOTE_IMAGE) == [
+        "image '' is not pinned: use a version tag (not latest) or a digest"
+    ]
+    assert violations("loopback-host-ports", container(ports=[{"internal": 1, "external": 8080}])) == [
+        "host port 8080 is published on 0.0.0.0: bind it to 127.0.0.1, or let the stack allow the address "
+        "(bindAddress; see docs/team-workflow.md, 'Policies')"
+    ]  # the provider's default address, named
+    assert violations("clickhouse-default-user-closed", container(envs=["CLICKHOUSE_DB=market"])) == [
+        "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret"
+    ]
+
+
+def test_a_variable_is_named_by_what_comes_before_its_first_equals_sign() -> None:
+    flags = container(envs=["JVM_FLAGS=-Dtoken.file=/run/t", "GF_SECURITY_ADMIN_PASSWORD=a=b"])
+    assert [(name, value) for name, value, _secret in environment(flags)] == [
+        ("JVM_FLAGS", "-Dtoken.file=/run/t"), ("GF_SECURITY_ADMIN_PASSWORD", "a=b")]  # fmt: skip
+    assert violations("secret-environment", flags) == [
+        "environment variable GF_SECURITY_ADMIN_PASSWORD carries a plain value: build it from a secret Output"
+    ]
+
+
+def test_every_container_others_wait_for_is_checked_whatever_comes_first() -> None:
+    kafka, clickhouse = stack_resource("kafka", container()), stack_resource("clickhouse", container())
+    job = stack_resource("topic", container(mustRun=False))
+    found: list[tuple[str, str | None]] = []
+    resources = [stack_resource("app", container(), [job, kafka, clickhouse]), job, kafka, clickhouse]
+    POLICY["health-checked-dependencies"].validate(
+        StackValidationArgs(resources), lambda message, urn=None: found.append((message, urn))
+    )
+    assert found == [  # each named with its own URN, so `pulumi preview` points at the container
+        ("container 'kafka' is waited for by other resources but has no health check", "urn:kafka"),
+        ("container 'clickhouse' is waited for by other resources but has no health check", "urn:clickhouse"),
+    ]

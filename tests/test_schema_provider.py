@@ -281,3 +281,86 @@ class RecordingClient:
 def test_a_ttl_change_alone_does_not_recreate_the_dead_letter_table() -> None:
     olds, news = props_for(BASE), props_for(replace(BASE, retention_days=7))
     assert SchemaProvider(connect=lambda _props: ChdbClient()).check(olds, news).failures == []
+
+
+USERS_SQL = "SELECT name FROM system.users"
+
+
+class ChdbWithUsers:
+    """chdb, answering `system.users` as a server with access control would (chdb refuses SHOW USERS), and
+    keeping every statement it was sent."""
+
+    def __init__(self, users: list[str]) -> None:
+        self.users, self.chdb, self.sent = users, ChdbClient(), []
+
+    def command(self, sql: str) -> None:
+        self.sent.append(sql)
+        if not sql.startswith(("CREATE USER", "DROP USER", "CREATE SETTINGS", "DROP SETTINGS", "GRANT")):
+            self.chdb.command(sql)  # chdb has no access control to run the reader's statements on
+
+    def query(self, sql: str) -> list[tuple]:
+        return [(user,) for user in self.users] if sql == USERS_SQL else self.chdb.query(sql)
+
+
+def connected(client: Any, seen: list[dict[str, Any]]) -> SchemaProvider:
+    """A provider whose connections go to `client`, recording the properties each connection was made from."""
+    return SchemaProvider(connect=lambda props: seen.append(props) or client)
+
+
+def test_read_reports_what_exists_down_to_the_reader_user_and_the_rollups_view() -> None:
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}", shape=ReportShape(bid_size=2, ask_size=2))
+    props, seen = props_for(spec, manageReader=True), []
+    client = ChdbWithUsers(["default"])
+    provider = connected(client, seen)
+    provider.create(props)
+    assert seen == [props]
+    read = provider.read(spec.database, props)
+    assert seen[-1] is props and read.id == spec.database and read.inputs == read.outs
+    assert set(read.outs["objects"]) == set(props["objects"]) - {spec.reader_user}  # the user is not there
+    client.users.append(spec.reader_user)
+    assert set(provider.read(spec.database, props).outs["objects"]) == set(props["objects"])
+    ChdbClient().command(f"DROP VIEW {spec.database}.{spec.rollup_view}")  # the rollup table alone is not enough
+    assert spec.rollup not in provider.read(spec.database, props).outs["objects"]
+    ChdbClient().command(f"DROP DATABASE {spec.database}")
+    gone = provider.read(spec.database, props)
+    assert gone.id == "" and set(gone.outs["objects"]) == {spec.reader_user}
+
+
+def test_a_server_that_will_not_list_users_keeps_the_reader_as_declared(provider: SchemaProvider) -> None:
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}")
+    props = props_for(spec, manageReader=True)
+    SchemaProvider(connect=lambda _props: ChdbWithUsers([])).create(props)
+    assert spec.reader_user in provider.read(spec.database, props).outs["objects"]  # chdb: ACCESS_DENIED
+    provider.delete(spec.database, props_for(spec))
+
+
+def test_the_reader_is_managed_unless_told_otherwise_and_its_password_is_quoted() -> None:
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}")
+    props = {**schema_inputs(spec), "readerPassword": "it's a \\ secret"}  # no manageReader: managed
+    client = ChdbWithUsers([])
+    connected(client, []).create(props)
+    [create_user] = [sql for sql in client.sent if sql.startswith("CREATE USER")]
+    assert "IDENTIFIED WITH sha256_password BY 'it\\'s a \\\\ secret'" in create_user
+    client.sent.clear()
+    connected(client, []).delete(spec.database, {**props, "manageReader": False})
+    assert not [sql for sql in client.sent if "USER" in sql]  # not managed: left alone
+
+
+def test_delete_drops_in_the_reverse_of_the_apply_order() -> None:
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}")
+    props, seen = props_for(spec, manageReader=True), []
+    client = ChdbWithUsers([])
+    provider = connected(client, seen)
+    provider.create(props)
+    client.sent.clear()
+    provider.delete(spec.database, props)
+    assert seen[-1] is props
+    expected = [sql for name in reversed(props["applyOrder"]) for sql in props["objects"][name]["drop"]]
+    assert client.sent == expected
+
+
+def test_diff_changes_in_place_and_never_replaces(provider: SchemaProvider) -> None:
+    olds = props_for(SchemaSpec())
+    for news in (olds, props_for(SchemaSpec(retention_days=7))):
+        diff = provider.diff("market", olds, news)
+        assert (diff.changes, diff.replaces, diff.delete_before_replace) == (news is not olds, [], False)
