@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import uuid
 from pathlib import Path
@@ -71,13 +72,15 @@ def chdb_spec() -> SchemaSpec:
     return spec
 
 
-def deliver(spec: SchemaSpec, messages: list[bytes], positions: list[tuple[int, int]], error: str = "") -> None:
-    """Rows as the Kafka engine presents them, stamped now, at the given (partition, offset)."""
+def deliver(spec: SchemaSpec, messages: list[bytes], positions: list[tuple[int, int]], error: str = "",
+            stamped: float | None = None) -> None:  # fmt: skip
+    """Rows as the Kafka engine presents them, stamped now (or at unix time `stamped`), at the given positions."""
+    at = time.time() if stamped is None else stamped
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(at)) + f".{round(at * 1000) % 1000:03d}"
     rows = []
     for message, (partition, offset) in zip(messages, positions, strict=True):
         virtual = {"_topic": spec.topic, "_partition": partition, "_offset": offset, "_error": error,
-                   "_raw_message": message.decode() if error else "",
-                   "_timestamp_ms": time.strftime("%Y-%m-%d %H:%M:%S.000", time.gmtime())}  # fmt: skip
+                   "_raw_message": message.decode() if error else "", "_timestamp_ms": stamp}  # fmt: skip
         payload = json.loads(message) if not error else {}
         rows.append(json.dumps({**payload, **virtual}).encode())
     ChdbClient().insert_json_lines(f"{spec.database}.{spec.queue}", rows)
@@ -159,10 +162,70 @@ def test_a_query_the_server_refuses_is_named() -> None:
 
 def test_first_row_after_the_last_up(chdb_spec: SchemaSpec) -> None:
     hop = ClickHouseHop(ChdbClient(), chdb_spec)
-    started = time.time() - 5
+    started = 1_800_000_000.0
     assert hop.first_row_after(started) is None
-    deliver(chdb_spec, [generator_report(chdb_spec)], [(0, 0)])
-    assert 0 <= hop.first_row_after(started) <= 10
+    deliver(chdb_spec, [generator_report(chdb_spec)], [(0, 0)], stamped=started - 30)  # from before that `up`
+    assert hop.first_row_after(started) is None
+    deliver(chdb_spec, [generator_report(chdb_spec)], [(0, 1)], stamped=started + 2.5)
+    deliver(chdb_spec, [generator_report(chdb_spec)], [(0, 2)], stamped=started + 4)
+    assert hop.first_row_after(started) == 2.5
+    deliver(chdb_spec, [generator_report(chdb_spec)], [(0, 3)], stamped=started)
+    assert hop.first_row_after(started) == 0.0
+
+
+class Answering:
+    """A client with one canned answer, for checks whose SQL is run on chdb elsewhere."""
+
+    def __init__(self, *rows: tuple) -> None:
+        self.rows, self.sent = list(rows), []
+
+    def query(self, sql: str) -> list[tuple]:
+        self.sent.append(sql)
+        return self.rows
+
+
+@pytest.mark.parametrize(
+    ("answer", "passes"), [((1, 0), True), ((2, 0), True), ((0, 0), False), ((1, 1), False)]
+)  # (consumers, consumers with a recent exception)
+def test_consumers_healthy_needs_every_consumer_and_no_recent_exception(answer: tuple, passes: bool) -> None:
+    hop = ClickHouseHop(Answering(answer), SchemaSpec(consumers=1))  # type: ignore[arg-type]
+    if passes:
+        assert hop.consumers_healthy()
+    else:
+        with pytest.raises(Failed, match=r"expected 1 consumer\(s\) of metrics_queue without recent exceptions"):
+            hop.consumers_healthy()
+
+
+def test_no_generator_rows_is_said_with_its_window() -> None:
+    with pytest.raises(Failed) as failure:
+        ClickHouseHop(Answering((0,)), SchemaSpec()).rows_arriving(30)  # type: ignore[arg-type]
+    assert str(failure.value) == "expected rows from the generator in the last 90 s, saw none besides canaries"
+
+
+def test_every_query_runs_over_the_last_window_at_both_grains(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clickhouse_hop.time, "time", lambda: 1_800_000_000.0)
+    client, spec = Answering(), SchemaSpec()
+    ClickHouseHop(client, spec).every_grafana_query_runs(9.9)  # type: ignore[arg-type]
+    panels, rules = queried_panels(spec, 9.9, "verify"), pipeline_rules(spec, 9.9, 5, "verify")
+    assert len(client.sent) == 2 * len(panels) + len(rules)  # panels at both grains, rules at the short one
+    now_ms = 1_800_000_000_000
+    windows = {(m["from"], m["to"]) for m in map(time_bounds, client.sent) if m}
+    assert windows == {(now_ms - clickhouse_hop.QUERY_WINDOW_MS, now_ms)}
+
+
+def time_bounds(sql: str) -> dict[str, int] | None:
+    found = re.findall(r"fromUnixTimestamp64Milli\((\d+)\)", sql)
+    return {"from": int(min(found)), "to": int(max(found))} if len(set(found)) == 2 else None
+
+
+def test_a_refused_query_is_named_with_the_servers_first_line() -> None:
+    class Refusing:
+        def query(self, sql: str) -> list[tuple]:
+            raise RuntimeError("  Code: 497. DB::Exception: grafana_reader: Not enough privileges.\nStack trace: …")
+
+    with pytest.raises(Failed) as failure:
+        ClickHouseHop(Refusing(), SchemaSpec()).every_grafana_query_runs(9.9)  # type: ignore[arg-type]
+    assert str(failure.value).endswith("to run, saw Code: 497. DB::Exception: grafana_reader: Not enough privileges.")
 
 
 def test_figures_helpers() -> None:
@@ -313,3 +376,6 @@ def test_without_canaries_the_landing_checks_fail_as_not_run(chdb_spec: SchemaSp
     assert "verify: FAIL clickhouse: canaries landed (not run: no canary was produced)" in lines
     assert not any("no canary dead-lettered" in line for line in lines)
     assert not checks.passed and checks.failures >= 1
+    failures = checks.failures
+    checks.skip("clickhouse", "another", "a reason")
+    assert checks.failures == failures + 1

@@ -286,3 +286,58 @@ def test_a_firing_rule_counts_as_alerting_too(monkeypatch: pytest.MonkeyPatch) -
     body["data"]["groups"][0]["rules"][1]["state"] = "firing"
     seconds = GrafanaHop(lambda path: (200, body)).until_alerting("no new rows", lambda: None, 5)
     assert 0 <= seconds < 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "seen"),
+    [((503, {"message": "unavailable"}), "503 unavailable"), ((200, {"status": "error", "error": "x"}),
+     "200 {'status': 'error', 'error': 'x'}")],
+)  # fmt: skip
+def test_rule_states_that_cannot_be_read_are_said_exactly(answer: tuple, seen: str) -> None:
+    with pytest.raises(Failed) as failure:
+        GrafanaHop(lambda path: answer).rule_states()
+    assert str(failure.value) == f"expected {RULES_PATH} to answer, saw {seen}"
+
+
+def rules_body(**states: dict) -> dict:
+    """Grafana's rules answer (the recorded fixture) with each named rule's fields replaced."""
+    body = json.loads((FIXTURES / "prometheus_rules.json").read_text())
+    rules = body["data"]["groups"][0]["rules"]
+    rules[:] = [{**rules[0], "name": name, **fields} for name, fields in states.items()]
+    return body
+
+
+def test_a_rule_grafana_does_not_list_is_never_evaluated() -> None:
+    body = rules_body(**{"mid price above threshold": {}})
+    with pytest.raises(Failed) as failure:
+        GrafanaHop(lambda path: (200, body)).rules_evaluated(RULES, timeout_s=0)
+    assert str(failure.value) == (
+        "expected rules ['mid price above threshold', 'no new rows'] evaluated within 0 s, "
+        "saw never evaluated: ['no new rows']"
+    )
+
+
+def test_a_broken_rule_is_said_exactly() -> None:
+    body = rules_body(**{"no new rows": {"health": "error", "lastError": "code: 60"}})
+    with pytest.raises(Failed) as failure:
+        GrafanaHop(lambda path: (200, body)).rules_evaluated(["no new rows"], timeout_s=0)
+    assert str(failure.value) == "expected rules evaluating without error, saw errors: {'no new rows': 'code: 60'}"
+
+
+def test_rules_are_polled_at_the_hops_pace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Evaluated on the fourth answer: found within 0.5 s only when polling every POLL_S, not every 0.2 s."""
+    monkeypatch.setattr(grafana_hop, "POLL_S", 0.01)
+    never = rules_body(**{"no new rows": {"lastEvaluation": "0001-01-01T00:00:00Z"}})
+    answers = [never, never, never, rules_body(**{"no new rows": {}})]
+    hop = GrafanaHop(lambda path: (200, answers.pop(0) if len(answers) > 1 else answers[0]))
+    assert hop.rules_evaluated(["no new rows"], timeout_s=0.5) == "no new rows: inactive"
+    pending = [rules_body(**{"no new rows": {"state": s}}) for s in ("inactive", "inactive", "inactive", "pending")]
+    hop = GrafanaHop(lambda path: (200, pending.pop(0) if len(pending) > 1 else pending[0]))
+    assert hop.until_alerting("no new rows", lambda: None, timeout_s=0.5) < 0.5
+
+
+def test_alerting_on_a_rule_grafana_does_not_list_fails_with_no_state() -> None:
+    body = rules_body(**{"mid price above threshold": {}})
+    with pytest.raises(Failed) as failure:
+        GrafanaHop(lambda path: (200, body)).until_alerting("no new rows", lambda: None, 0)
+    assert str(failure.value) == "expected rule 'no new rows' pending or firing within 0 s, saw state None"
