@@ -82,19 +82,19 @@ def _bootstrap_servers(raw: str) -> tuple[str, ...]:
     for server in servers:
         match = HOST_PORT_PATTERN.fullmatch(server)
         if not match or not 1 <= int(match["port"]) <= 65535:
-            raise ValueError(raw)
+            raise ValueError  # the caller names the key, the value and what is accepted
     return servers
 
 
 def _topic(raw: str) -> str:
     if not TOPIC_PATTERN.fullmatch(raw) or raw in (".", ".."):
-        raise ValueError(raw)
+        raise ValueError
     return raw
 
 
 def _heartbeat_path(raw: str) -> str:
     if raw and not (raw.startswith("/") and Path(raw).parent.is_dir()):
-        raise ValueError(raw)
+        raise ValueError
     return raw
 
 

@@ -4,6 +4,7 @@ parses a raw string, raising ValueError for anything else; the caller turns that
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,8 +30,8 @@ def number(low: float, high: float | None = None) -> Rule:
 def positive_number() -> Rule:
     def parse(raw: str) -> float:
         value = float(raw.strip())
-        if not 0 < value < float("inf"):
-            raise ValueError(raw)
+        if not 0 < value < math.inf:
+            raise ValueError  # the caller names the key, the value and what is accepted
         return value
 
     return Rule("a number > 0", parse)
@@ -39,7 +40,7 @@ def positive_number() -> Rule:
 def choice(options: tuple[str, ...]) -> Rule:
     def parse(raw: str) -> str:
         if raw.strip() not in options:
-            raise ValueError(raw)
+            raise ValueError
         return raw.strip()
 
     return Rule("one of " + ", ".join(options), parse)
@@ -48,7 +49,7 @@ def choice(options: tuple[str, ...]) -> Rule:
 def matching(pattern: re.Pattern[str], accepted: str) -> Rule:
     def parse(raw: str) -> str:
         if not pattern.fullmatch(raw):
-            raise ValueError(raw)
+            raise ValueError
         return raw
 
     return Rule(accepted, parse)
@@ -57,8 +58,8 @@ def matching(pattern: re.Pattern[str], accepted: str) -> Rule:
 def _ranged(convert: Callable[[str], Any], low: float, high: float | None) -> Callable[[str], Any]:
     def parse(raw: str) -> Any:
         value = convert(raw.strip())
-        if not low <= value or value == float("inf") or (high is not None and value > high):
-            raise ValueError(raw)
+        if not low <= value or value == math.inf or (high is not None and value > high):
+            raise ValueError
         return value
 
     return parse

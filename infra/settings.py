@@ -38,6 +38,7 @@ IMAGE_PATTERN = re.compile(
     r"([a-z0-9.-]+:[0-9]+/)?[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
 )
 IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
+IMAGE_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 PLUGIN_PATTERN = re.compile(r"[a-z0-9-]+@\d+\.\d+\.\d+")
 WEBHOOK_PATTERN = re.compile(r"https?://[^\s/]+(/\S*)?")
 
@@ -72,7 +73,7 @@ def _port(description: str) -> Key:
     def parse(raw: str) -> int:
         value = int(raw.strip())
         if value != 0 and not 1024 <= value <= 65535:
-            raise ValueError(raw)
+            raise ValueError  # the caller names the key, the value and what is accepted
         return value
 
     return Key("", "integer", 0, "0 (derive from the stack name) or 1024-65535", parse, description)
@@ -86,7 +87,7 @@ def _boolean(default: bool, description: str) -> Key:
     def parse(raw: str) -> bool:
         value = raw.strip().lower()
         if value not in ("true", "false"):
-            raise ValueError(raw)
+            raise ValueError
         return value == "true"
 
     return Key("", "boolean", default, "true or false", parse, description)
@@ -94,15 +95,17 @@ def _boolean(default: bool, description: str) -> Key:
 
 def is_pinned(reference: str) -> bool:
     """An image id, a digest, or a tag other than `latest` (the rule the policy pack enforces too)."""
-    if IMAGE_ID.fullmatch(reference) or "@sha256:" in reference:
+    if IMAGE_ID.fullmatch(reference) or IMAGE_DIGEST.search(reference):
         return True
+    if "@" in reference or reference.startswith("sha256:"):
+        return False  # a digest or an image id, cut short
     name, _, tag = reference.rpartition(":")
     return bool(name) and "/" not in tag and tag not in ("", "latest")
 
 
 def _pinned_image(raw: str) -> str:
     if not IMAGE_PATTERN.fullmatch(raw) or not is_pinned(raw):
-        raise ValueError(raw)
+        raise ValueError
     return raw
 
 
@@ -118,7 +121,7 @@ def _image(default: str) -> Key:
 
 def _webhook_url(raw: str) -> str:
     if raw and not WEBHOOK_PATTERN.fullmatch(raw):
-        raise ValueError(raw)
+        raise ValueError
     return raw
 
 

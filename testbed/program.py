@@ -48,6 +48,11 @@ def unwrap(value: Any) -> Any:
     return value["value"] if is_secret(value) else value
 
 
+def image_id(reference: str) -> str:
+    """The local image id Docker would report for `reference` under the mocks (the format Docker uses)."""
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Engine stand-in: every resource's outputs are its inputs, plus what the real providers compute."""
 
@@ -58,9 +63,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.created.append(args)
         outputs = dict(args.inputs)
         if args.typ == "docker:index/remoteImage:RemoteImage":
-            outputs["imageId"] = f"sha256:id-of-{args.inputs['name']}"
+            outputs["imageId"] = image_id(args.inputs["name"])
         elif args.typ == "docker:index/image:Image":  # skip_push: repo_digest is the local image id
-            outputs["repoDigest"] = f"sha256:built-{args.inputs['imageName']}"
+            outputs["repoDigest"] = image_id(args.inputs["imageName"])
         elif args.typ == "random:index/randomId:RandomId":  # as kept in state: the same on every run
             outputs["hex"] = hashlib.sha256(args.name.encode()).hexdigest()[: 2 * int(args.inputs["byteLength"])]
         elif args.typ == "random:index/randomPassword:RandomPassword":

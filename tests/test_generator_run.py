@@ -254,9 +254,10 @@ def test_produce_paces_logs_progress_and_touches_the_heartbeat(tmp_path: Path, c
     config = paced_config(tmp_path)
     out = io.BytesIO()
     began = time.monotonic()
-    cli.produce(config, StdoutSink(out), 20, threading.Event())
+    sink = StdoutSink(out)
+    cli.produce(config, sink, 20, threading.Event())
     took = time.monotonic() - began
-    assert len(out.getvalue().splitlines()) == 20
+    assert len(out.getvalue().splitlines()) == 20 and sink.produced == sink.delivered == 20 and sink.failed == 0
     assert 19 * 0.02 <= took < 19 * 0.02 + 1.0  # paced, not flat out, and not much slower
     progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("progress ")]
     assert 2 <= len(progress) <= 6, progress  # about every 0.1 s of a 0.4 s run

@@ -44,6 +44,12 @@ def container(**props: Any) -> dict[str, Any]:
         (REMOTE_IMAGE, "name", "localhost:5000/grafana", False),
         (CONTAINER, "image", "sha256:" + "c" * 64, True),
         (CONTAINER, "image", "zookeeper", False),
+        (CONTAINER, "image", "zookeeper:", False),
+        (CONTAINER, "image", "zookeeper@sha256:", False),
+        (CONTAINER, "image", "zookeeper@sha256:" + "d" * 63, False),
+        (CONTAINER, "image", "localhost:5000/zookeeper@sha256:" + "d" * 64, True),
+        (CONTAINER, "image", "localhost:5000/zookeeper:3.9.4", True),
+        (CONTAINER, "image", "sha256:" + "c" * 63, False),
         ("docker:index/image:Image", "imageName", "pipelining-data-generator:1995430acd190983", True),
     ],
 )
