@@ -1,4 +1,5 @@
-"""The ClickHouse plugin's macros, expanded exactly as the plugin documents them.
+"""The ClickHouse plugin's macros, expanded exactly as the plugin's code does (grafana/clickhouse-datasource,
+pkg/macros/macros.go; tests/test_grafana_model.py).
 
 Grafana expands these before the query reaches ClickHouse; `verify` (as the reader user, on a deployed
 stack) and the tests (on chdb) run the dashboard's and the rules' SQL after the same expansion.
@@ -37,7 +38,7 @@ def expand_macros(sql: str, window: TimeRange, variables: dict[str, str] | None 
                 f"{column} >= toDateTime({window.from_ms // 1000}) AND {column} <= toDateTime({window.to_ms // 1000})"
             )
         if name == "timeInterval_ms":
-            return f"toStartOfInterval(toDateTime64({column}, 3), INTERVAL {window.interval_ms} millisecond)"
+            return f"toStartOfInterval(toDateTime64({column}, 3), INTERVAL {max(1, window.interval_ms)} millisecond)"
         return f"toStartOfInterval(toDateTime({column}), INTERVAL {window.interval_s} second)"
 
     sql = MACRO.sub(function, sql)

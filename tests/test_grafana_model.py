@@ -1,14 +1,17 @@
-"""The model of Grafana's alert expressions (testbed/grafana.py) against Grafana's own test cases:
+"""The models of what Grafana does with our SQL: the plugin's macros (dashboards/macros.py) against the plugin's
+code, and the alert expressions (testbed/grafana.py) against Grafana's own test cases:
 pkg/expr/mathexp/reduce_test.go (grafana/grafana@ff70079) for the reducers and modes, and the predicates of
 pkg/expr/threshold.go (grafana/grafana@1f8fcc5) for every evaluator type."""
 
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
 from dashboards.alerts import pipeline_rules
+from dashboards.macros import TimeRange, expand_macros
 from schema.spec import SchemaSpec
 from testbed.grafana import PREDICATES, REDUCERS, reduce_stage, threshold_stage
 
@@ -89,3 +92,43 @@ def test_our_rules_use_only_what_the_model_covers() -> None:
         assert models["B"]["reducer"] in REDUCERS and models["B"]["settings"]["mode"] == "dropNN"
         (condition,) = models["C"]["conditions"]
         assert condition["evaluator"]["type"] in PREDICATES
+
+
+# The ClickHouse plugin's macros (grafana/clickhouse-datasource@4304e52, pkg/macros/macros.go): seconds are
+# Go's t.Unix(), milliseconds t.UnixMilli(), intervals at least 1 (math.Max(..., 1)).
+WINDOW = TimeRange(from_ms=1_700_000_000_123, to_ms=1_700_000_600_987, interval_ms=1500)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expanded"),
+    [
+        ("$__timeFilter(ts)", "ts >= toDateTime(1700000000) AND ts <= toDateTime(1700000600)"),
+        ("$__timeFilter_ms( ts )", "ts >= fromUnixTimestamp64Milli(1700000000123) AND "
+                                   "ts <= fromUnixTimestamp64Milli(1700000600987)"),
+        ("$__timeInterval(ts)", "toStartOfInterval(toDateTime(ts), INTERVAL 1 second)"),
+        ("$__timeInterval_ms(ts)", "toStartOfInterval(toDateTime64(ts, 3), INTERVAL 1500 millisecond)"),
+        ("$__interval_s", "1"),
+        ("$__fromTime AND $__toTime", "toDateTime(1700000000) AND toDateTime(1700000600)"),
+        ("$__fromTime_ms AND $__toTime_ms", "fromUnixTimestamp64Milli(1700000000123) AND "
+                                            "fromUnixTimestamp64Milli(1700000600987)"),
+        ("level_${level}", "level_3"),
+    ],
+)  # fmt: skip
+def test_macros_expand_as_the_plugin_expands_them(sql: str, expanded: str) -> None:
+    assert expand_macros(sql, WINDOW, {"level": "3"}) == expanded
+
+
+def test_intervals_are_at_least_one_unit() -> None:
+    short = TimeRange(0, 1000, 500)
+    assert expand_macros("$__interval_s $__timeInterval(t)", short) == (
+        "1 toStartOfInterval(toDateTime(t), INTERVAL 1 second)"
+    )
+    assert TimeRange(0, 1000, 0).interval_s == 1 and TimeRange(0, 1000, 61_999).interval_s == 61
+    assert expand_macros("$__timeInterval_ms(t)", TimeRange(0, 1000, 0)).endswith("INTERVAL 1 millisecond)")
+
+
+def test_a_macro_the_model_does_not_know_is_refused() -> None:
+    with pytest.raises(ValueError, match=re.escape("unexpanded macro or variable in: SELECT $__dateFilter(d)")):
+        expand_macros("SELECT $__dateFilter(d)", WINDOW)
+    with pytest.raises(ValueError, match="unexpanded macro or variable"):
+        expand_macros("SELECT ${level}", WINDOW)  # a variable nobody gave
