@@ -130,7 +130,7 @@ def destructive_changes(olds: Mapping[str, Any], news: Mapping[str, Any]) -> lis
             problems.append(f"column {name} would change type {kind} -> {new_columns[name]}")
     if olds["orderBy"] != news["orderBy"]:
         problems.append(f"ORDER BY would change {olds['orderBy']} -> {news['orderBy']}")
-    old_engine, new_engine = olds.get("targetEngine", FIRST_TARGET_ENGINE), news.get("targetEngine", TARGET_ENGINE)
+    old_engine, new_engine = olds.get("targetEngine", FIRST_TARGET_ENGINE), news["targetEngine"]
     if old_engine != new_engine:
         problems.append(f"target engine would change {old_engine} -> {new_engine}")
     old_dead, new_dead = olds["objects"].get(old_spec.dead_letter), news["objects"].get(new_spec.dead_letter)

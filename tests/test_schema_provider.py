@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import time
 import uuid
 from dataclasses import replace
@@ -19,6 +20,7 @@ from infra.clickhouse_schema import (
     connect_http,
     migration_plan,
     schema_inputs,
+    spec_from,
 )
 from schema.spec import SchemaSpec
 from testbed.broker import free_port
@@ -364,3 +366,124 @@ def test_diff_changes_in_place_and_never_replaces(provider: SchemaProvider) -> N
     for news in (olds, props_for(SchemaSpec(retention_days=7))):
         diff = provider.diff("market", olds, news)
         assert (diff.changes, diff.replaces, diff.delete_before_replace) == (news is not olds, [], False)
+
+
+def statements(props: dict[str, Any], kinds: set[str], which: str) -> list[str]:
+    names = [n for n in props["applyOrder"] if props["objects"][n]["kind"] in kinds]
+    return [sql for name in (reversed(names) if which == "drop" else names) for sql in props["objects"][name][which]]
+
+
+DATA = {"database", "table", "kafka_table", "view", "rollup"}
+
+
+def test_a_new_reader_password_recreates_only_the_reader() -> None:
+    olds = props_for(BASE, manageReader=True, readerPassword="old")
+    news = {**olds, "readerPassword": "new"}
+    assert migration_plan(olds, news) == statements(news, {"access"}, "create")
+    assert migration_plan(olds, {**news, "manageReader": False}) == []
+    assert migration_plan(olds, olds) == []
+    unmanaged_default = {key: value for key, value in news.items() if key != "manageReader"}
+    assert migration_plan(olds, unmanaged_default) == statements(news, {"access"}, "create")  # managed by default
+
+
+def test_an_allowed_destructive_change_drops_every_data_object_then_creates_them() -> None:
+    olds = props_for(BASE)
+    news = props_for(replace(BASE, shape=ReportShape(bid_size=2, ask_size=2, random_decimal=2)))
+    assert migration_plan(olds, news) == statements(olds, DATA, "drop") + statements(news, DATA, "create")
+
+
+def test_a_change_the_rollup_does_not_see_leaves_it_alone() -> None:
+    plan = migration_plan(props_for(BASE), props_for(replace(BASE, consumers=2)))
+    assert plan and not [sql for sql in plan if BASE.rollup in sql]
+    assert plan[0] == f"DROP VIEW IF EXISTS market.{BASE.target_view} SYNC"  # consumption stops first
+
+
+def test_an_object_no_longer_declared_is_dropped_and_not_recreated() -> None:
+    olds, news = props_for(BASE), props_for(BASE)
+    for name in (BASE.dead_letter_view, BASE.dead_letter):
+        del news["objects"][name]
+        news["applyOrder"].remove(name)
+    plan = migration_plan(olds, news)
+    assert plan.count(f"DROP TABLE IF EXISTS market.{BASE.dead_letter} SYNC") == 1
+    assert plan.count(f"DROP VIEW IF EXISTS market.{BASE.dead_letter_view} SYNC") == 1
+    assert not [sql for sql in plan if sql.startswith("CREATE") and BASE.dead_letter in sql]
+
+
+class RecordingDriver:
+    """clickhouse-connect's `get_client` at its boundary (no ClickHouse server runs here; e2e uses a real one):
+    records how it was called and what it was sent, answers the first `refusals` queries with an error."""
+
+    def __init__(self, refusals: int = 0) -> None:
+        self.connections: list[dict[str, Any]] = []
+        self.sent: list[tuple[str, str]] = []
+        self.refusals = refusals
+
+    def get_client(self, **kwargs: Any) -> RecordingDriver:
+        self.connections.append(kwargs)
+        return self
+
+    def query(self, sql: str) -> Any:
+        self.sent.append(("query", sql))
+        if self.refusals:
+            self.refusals -= 1
+            raise ConnectionError("Connection refused\nmore lines")
+        return type("Result", (), {"result_rows": [[1, "a"], [2, "b"]]})()
+
+    def command(self, sql: str) -> None:
+        self.sent.append(("command", sql))
+
+
+def test_the_provider_connects_with_the_resources_address_and_admin_login(monkeypatch) -> None:
+    driver = RecordingDriver(refusals=1)
+    monkeypatch.setitem(sys.modules, "clickhouse_connect", driver)
+    props = {"host": "127.0.0.1", "port": 18123.0, "adminUser": "admin", "adminPassword": "pw", "waitTimeoutSeconds": 5}
+    client = connect_http(props)  # refused once, answered on the retry
+    assert driver.connections == 2 * [{"host": "127.0.0.1", "port": 18123, "username": "admin", "password": "pw",
+                                       "connect_timeout": 3, "send_receive_timeout": 60}]  # fmt: skip
+    assert driver.sent == [("query", "SELECT 1"), ("query", "SELECT 1")]
+    assert client.query("SELECT x") == [(1, "a"), (2, "b")]
+    client.command("CREATE DATABASE m")
+    assert driver.sent[-2:] == [("query", "SELECT x"), ("command", "CREATE DATABASE m")]
+
+
+def test_a_clickhouse_that_keeps_refusing_is_named_with_the_first_line_of_its_error(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "clickhouse_connect", RecordingDriver(refusals=99))
+    props = {"host": "ch", "port": 8123, "adminUser": "admin", "adminPassword": "pw", "waitTimeoutSeconds": 0}
+    with pytest.raises(SchemaError) as raised:
+        connect_http(props)
+    assert str(raised.value) == "ClickHouse at http://ch:8123 did not answer in time: Connection refused"
+
+
+def test_without_a_reader_password_the_reader_gets_an_empty_one() -> None:
+    client = ChdbWithUsers([])
+    props = {**schema_inputs(SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}")), "manageReader": True}
+    connected(client, []).create(props)
+    [create_user] = [sql for sql in client.sent if sql.startswith("CREATE USER")]
+    assert "BY ''" in create_user
+    connected(client, []).delete("x", props)
+
+
+def test_a_statement_clickhouse_refuses_is_named_with_the_first_line_of_both() -> None:
+    class Refusing:
+        def command(self, sql: str) -> None:
+            raise RuntimeError("Code: 62. DB::Exception: Syntax error\nStack trace: …")
+
+    with pytest.raises(SchemaError) as raised:
+        SchemaProvider(connect=lambda _props: Refusing()).create(props_for(BASE))
+    assert str(raised.value) == (
+        "ClickHouse refused `CREATE DATABASE IF NOT EXISTS market`: Code: 62. DB::Exception: Syntax error"
+    )
+
+
+def test_check_returns_the_inputs_and_names_the_spec_as_what_is_wrong(provider: SchemaProvider) -> None:
+    news = props_for(BASE)
+    assert provider.check({}, news).inputs == news
+    bad = {**news, "spec": {**news["spec"], "retention_days": 0}}
+    assert [(f.property, f.reason) for f in provider.check(news, bad).failures] == [
+        ("spec", "retention 0 days not accepted: expected 1 to 3650")
+    ]
+
+
+def test_the_spec_read_back_keeps_its_shape() -> None:
+    spec = SchemaSpec(shape=ReportShape(bid_size=3, ask_size=7, random_decimal=2))
+    assert spec_from(props_for(spec)) == spec
