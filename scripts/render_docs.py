@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from dashboards.alerts import pipeline_rules, rule_panel_ids
 from dashboards.market import DATASOURCE_UID, Links, all_panels, canonical_json, market_dashboard
 from generator.config import SETTINGS
 from infra.settings import KEYS
@@ -97,6 +98,21 @@ def dashboard_json(_current: str) -> str:
     return canonical_json(market_dashboard(SchemaSpec(), DATASOURCE_UID, defaults["midPriceThreshold"], "dev", links))
 
 
+def alert_rules_json(_current: str) -> str:
+    """The alert rules as the program hands them to Grafana's provider (default settings, stack `dev`)."""
+    defaults, spec = {key.name: key.default for key in KEYS}, SchemaSpec()
+    threshold = defaults["midPriceThreshold"]
+    panels = rule_panel_ids(spec, threshold, "dev")
+    rules = [
+        {"name": rule.name, "uid": rule.uid, "for": rule.for_, "noDataState": rule.no_data_state,
+         "execErrState": rule.exec_err_state, "labels": rule.labels,
+         "annotations": rule.annotations(defaults["runbookUrl"], panels.get(rule.uid)),
+         "data": rule.data(DATASOURCE_UID)}
+        for rule in pipeline_rules(spec, threshold, defaults["freshnessMinutes"], "dev")
+    ]  # fmt: skip
+    return json.dumps(rules, indent=2, sort_keys=True) + "\n"
+
+
 GENERATED = (
     ("Pulumi.yaml", pulumi_yaml),
     ("docs/deploying.md", configuration_table),
@@ -104,6 +120,7 @@ GENERATED = (
     ("docs/grafana.md", panel_table),
     ("docs/generated/schema.sql", schema_sql),
     ("docs/generated/dashboard.json", dashboard_json),
+    ("docs/generated/alert-rules.json", alert_rules_json),
 )
 
 
