@@ -51,12 +51,12 @@ class SettingsError(pulumi.RunError):
 class Key:
     """One config key: its Pulumi.yaml type, default, the rule it must follow and what it is for."""
 
-    name: str
     type: str  # the Pulumi.yaml type: integer | string | boolean (Pulumi has no number type: decimals are strings)
     default: Any
     accepted: str
     parse: Callable[[str], Any]  # raises ValueError for a value outside `accepted`
     description: str
+    name: str = ""  # the `Config` field it describes, filled in when `KEYS` is built
 
     @property
     def declared_default(self) -> Any:
@@ -66,7 +66,7 @@ class Key:
 
 def _integer(default: int, low: int, high: int, description: str) -> Key:
     rule = rules.integer(low, high)
-    return Key("", "integer", default, rule.accepted, rule.parse, description)
+    return Key("integer", default, rule.accepted, rule.parse, description)
 
 
 def _port(description: str) -> Key:
@@ -76,7 +76,7 @@ def _port(description: str) -> Key:
             raise ValueError  # the caller names the key, the value and what is accepted
         return value
 
-    return Key("", "integer", 0, "0 (derive from the stack name) or 1024-65535", parse, description)
+    return Key("integer", 0, "0 (derive from the stack name) or 1024-65535", parse, description)
 
 
 def _memory(default: int) -> Key:
@@ -90,7 +90,7 @@ def _boolean(default: bool, description: str) -> Key:
             raise ValueError
         return value == "true"
 
-    return Key("", "boolean", default, "true or false", parse, description)
+    return Key("boolean", default, "true or false", parse, description)
 
 
 def is_pinned(reference: str) -> bool:
@@ -111,12 +111,12 @@ def _pinned_image(raw: str) -> str:
 
 def _choice(default: str, options: tuple[str, ...], description: str) -> Key:
     rule = rules.choice(options)
-    return Key("", "string", default, rule.accepted, rule.parse, description)
+    return Key("string", default, rule.accepted, rule.parse, description)
 
 
 def _image(default: str) -> Key:
     accepted = "an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)"
-    return Key("", "string", default, accepted, _pinned_image, "{service} image, pinned")
+    return Key("string", default, accepted, _pinned_image, "{service} image, pinned")
 
 
 def _webhook_url(raw: str) -> str:
@@ -134,7 +134,7 @@ def _bind_address(raw: str) -> str:
 
 
 def _string(default: Any, rule: rules.Rule, description: str) -> Key:
-    return Key("", "string", default, rule.accepted, rule.parse, description)
+    return Key("string", default, rule.accepted, rule.parse, description)
 
 
 def _shared(env: str) -> Key:
@@ -142,7 +142,7 @@ def _shared(env: str) -> Key:
     setting = next(setting for setting in GENERATOR_SETTINGS if setting.env == env)
     default = setting.parse(setting.default)
     kind = "integer" if isinstance(default, int) else "string"
-    return Key("", kind, default, setting.accepted, setting.parse, f"{setting.description} (generator {env})")
+    return Key(kind, default, setting.accepted, setting.parse, f"{setting.description} (generator {env})")
 
 
 def _setting(key: Key) -> Any:
@@ -356,4 +356,5 @@ def load_settings() -> Settings:
 def _configured_names(project: str) -> set[str]:
     """The project's keys the stack sets, so that a misspelt key is reported instead of ignored."""
     configured = {**get_config_env(), **CONFIG.get()}
-    return {key.split(":", 1)[1] for key in configured if key.startswith(f"{project}:")}
+    prefix = f"{project}:"
+    return {key.removeprefix(prefix) for key in configured if key.startswith(prefix)}

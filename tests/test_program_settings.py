@@ -10,7 +10,10 @@ from dataclasses import fields
 import pytest
 import yaml
 
+from generator.config import GeneratorConfig
+from generator.contract import ReportShape
 from infra.settings import KEYS, PROJECT, Config, SettingsError, derived_port_base, settings_from
+from schema.spec import SchemaSpec
 from testbed.modules import rebuilt
 from testbed.program import dev_config
 from tests.conftest import REPO_ROOT
@@ -112,3 +115,39 @@ def test_a_misspelt_key_in_a_component_fails_the_type_check() -> None:
     assert result.returncode == 1
     assert '"Config" has no attribute "topicPartitons"; maybe "topicPartitions"?' in result.stdout
     assert [key.name for key in KEYS] == [f.name for f in fields(Config)]
+
+
+def test_what_the_schema_and_the_generator_get_follows_the_config() -> None:
+    config = {"topic": "ticks", "reportIntervalSeconds": "0.5", "clickhouseConsumers": "2", "topicPartitions": "4",
+              "kafkaFlushIntervalMs": "2500", "retentionDays": "7", "kafkaBrokers": "2", "bidLevels": "3",
+              "askLevels": "4", "priceDecimals": "2", "randomStart": "0.5"}  # fmt: skip
+    settings = settings_from(config, PROJECT, "dev")
+    shape = ReportShape(bid_size=3, ask_size=4, random_start=0.5, random_decimal=2)
+    assert settings.schema_spec() == SchemaSpec(shape=shape, topic="ticks", broker_list="kafka-1:9092,kafka-2:9092",
+                                                consumers=2, flush_interval_ms=2500, retention_days=7)  # fmt: skip
+    brokers = ("kafka-1:9092", "kafka-2:9092")
+    assert settings.generator_config() == GeneratorConfig(shape, 0.5, brokers, "ticks")
+
+
+@pytest.mark.parametrize(
+    ("config", "refused"),
+    [
+        ({"clickhouseConsumers": "3", "topicPartitions": "3"}, None),
+        ({"kafkaPort": "65535", "kafkaBrokers": "1"}, None),
+        ({"kafkaPort": "65535", "kafkaBrokers": "2"},
+         "pipelining-data: host ports [65536] are not accepted: expected distinct ports up to 65535 (grafanaPort, "
+         "kafkaUiPort, clickhousePort, and kafkaPort … kafkaPort+kafkaBrokers-1)"),
+    ],
+)  # fmt: skip
+def test_limits_across_keys_are_inclusive(config: dict[str, str], refused: str | None) -> None:
+    if refused is None:
+        settings_from(config, PROJECT, "dev")
+    else:
+        with pytest.raises(SettingsError) as raised:
+            settings_from(config, PROJECT, "dev")
+        assert str(raised.value) == refused
+
+
+def test_booleans_read_as_booleans() -> None:
+    key = rebuilt("infra.settings").KEYS_BY_NAME["allowDestructiveSchemaChanges"]
+    assert key.parse(" True ") is True and key.parse("false") is False
