@@ -8,7 +8,8 @@ import dill
 import pulumi
 import pytest
 
-from infra.clickhouse_schema import Schema, SchemaError, SchemaProvider, spec_from
+from infra.clickhouse_schema import Schema, SchemaError, SchemaProvider, schema_inputs, spec_from
+from infra.provider_support import DEFAULT_WAIT_TIMEOUT_S
 from schema.spec import SchemaSpec
 from testbed.program import RecordingMocks, is_secret
 
@@ -47,11 +48,35 @@ def test_schema_resource_registers_with_a_readable_type_and_a_pickled_provider(m
             "grafana_reader",
         }  # fmt: skip
         assert "reader-password" not in str(args.inputs["objects"])
+        connection = {key: args.inputs[key] for key in ("host", "port", "adminUser", "manageReader",
+                                                         "allowDestructiveChanges", "waitTimeoutSeconds")}  # fmt: skip
+        assert connection == {"host": "127.0.0.1", "port": 8123, "adminUser": "admin", "manageReader": True,
+                              "allowDestructiveChanges": False,
+                              "waitTimeoutSeconds": DEFAULT_WAIT_TIMEOUT_S}  # fmt: skip
+        assert [args.inputs[k]["value"] for k in ("adminPassword", "readerPassword")] == [
+            "admin-password", "reader-password"]  # fmt: skip
+        assert args.inputs["objects"] == schema_inputs(SchemaSpec())["objects"]
 
     return schema.urn.apply(check)
 
 
 def test_invalid_spec_fails_at_construction(mocks: RecordingMocks) -> None:
-    with pytest.raises(SchemaError, match="retention 0 days not accepted"):
-        Schema("bad", SchemaSpec(retention_days=0), host="h", port=1, admin_user="a", admin_password="p",
-               reader_password="r")  # fmt: skip
+    with pytest.raises(SchemaError) as raised:
+        Schema("bad", SchemaSpec(retention_days=0, consumers=0), host="h", port=1, admin_user="a",
+               admin_password="p", reader_password="r")  # fmt: skip
+    assert str(raised.value) == (
+        "retention 0 days not accepted: expected 1 to 3650; kafka consumers 0 not accepted: expected 1 to 16"
+    )
+
+
+@pulumi.runtime.test
+def test_destructive_changes_and_the_wait_are_the_callers_to_set(mocks: RecordingMocks):
+    schema = Schema("schema", SchemaSpec(), host="h", port=1, admin_user="a", admin_password="p",
+                    reader_password="r", allow_destructive_changes=True, wait_timeout_seconds=7,
+                    opts=pulumi.ResourceOptions(protect=True))  # fmt: skip
+
+    def check(_urn: str) -> None:
+        (args,) = mocks.created
+        assert (args.inputs["allowDestructiveChanges"], args.inputs["waitTimeoutSeconds"]) == (True, 7)
+
+    return schema.urn.apply(check)
