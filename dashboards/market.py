@@ -19,7 +19,6 @@ DASHBOARD_UID = "pipelining-data-market"
 DATASOURCE_UID = "pipelining-data-clickhouse"  # set explicitly: panels and alert rules refer to it
 PLUGIN_ID = "grafana-clickhouse-datasource"
 SIZE = {"timeseries": (12, 8), "stat": (6, 4), "table": (24, 6), "alertlist": (12, 8), "text": (12, 8)}
-DEFAULT_SIZE = (12, 8)
 GRID_COLUMNS = 24
 
 
@@ -47,7 +46,7 @@ def target(panel: Panel, datasource_uid: str) -> dict[str, Any]:
 
 
 def size(panel: Panel) -> tuple[int, int]:
-    width, height = SIZE.get(panel.kind, DEFAULT_SIZE)
+    width, height = SIZE[panel.kind]  # every kind we draw has its size
     return panel.width or width, panel.height or height
 
 

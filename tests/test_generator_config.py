@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from generator.config import GeneratorConfig, environment_for, load_config
+from generator.config import SETTINGS, GeneratorConfig, environment_for, load_config
 from generator.contract import ReportShape
 from testbed.modules import rebuilt
 from tests.conftest import REPO_ROOT
@@ -98,3 +98,7 @@ def test_readme_documents_every_variable() -> None:
         default = f"`{setting.default}`" if setting.default else "(unset)"
         row = f"| `{setting.env}` | {default} | {setting.accepted} | {setting.description} |"
         assert row in readme, f"docs/generator.md lacks the row: {row}"
+
+
+def test_the_environment_for_defaults_names_every_variable_but_an_unset_seed() -> None:
+    assert list(environment_for(GeneratorConfig())) == [s.env for s in SETTINGS if s.env != "RANDOM_SEED"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -379,3 +380,43 @@ def test_without_canaries_the_landing_checks_fail_as_not_run(chdb_spec: SchemaSp
     failures = checks.failures
     checks.skip("clickhouse", "another", "a reason")
     assert checks.failures == failures + 1
+
+
+class RecordingDriver:
+    """clickhouse-connect's `get_client` at its boundary (e2e runs the real one against a real server)."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.connections: list[dict] = []
+        self.sent: list[str] = []
+        self.error = error
+
+    def get_client(self, **kwargs) -> RecordingDriver:
+        self.connections.append(kwargs)
+        if self.error:
+            raise self.error
+        return self
+
+    def query(self, sql: str):
+        self.sent.append(sql)
+        return type("Result", (), {"result_rows": [[1, "a"]]})()
+
+
+def test_verify_logs_in_where_the_outputs_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    driver = RecordingDriver()
+    monkeypatch.setitem(sys.modules, "clickhouse_connect", driver)
+    client = clickhouse_hop.HttpClickHouse("http://127.0.0.1:18123", "grafana_reader", "pw")
+    assert driver.connections == [{"host": "127.0.0.1", "port": 18123, "username": "grafana_reader",
+                                   "password": "pw", "connect_timeout": 3}]  # fmt: skip
+    assert client.query("SELECT 1") == [(1, "a")] and driver.sent == ["SELECT 1"]
+
+
+def test_a_clickhouse_that_does_not_answer_is_one_line_with_the_os_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    refused = RuntimeError("HTTPDriver for http://h:1 received ... [Errno 111] Connection refused')) and more")
+    monkeypatch.setitem(sys.modules, "clickhouse_connect", RecordingDriver(refused))
+    with pytest.raises(Failed) as failure:
+        clickhouse_hop.HttpClickHouse("http://h:1", "admin", "pw")
+    assert str(failure.value) == "expected an answer from ClickHouse at http://h:1, saw [Errno 111] Connection refused"
+    monkeypatch.setitem(sys.modules, "clickhouse_connect", RecordingDriver(RuntimeError("x" * 300)))
+    with pytest.raises(Failed) as failure:
+        clickhouse_hop.HttpClickHouse("http://h:1", "admin", "pw")
+    assert str(failure.value) == "expected an answer from ClickHouse at http://h:1, saw " + "x" * 200
