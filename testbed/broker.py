@@ -57,9 +57,15 @@ class TansuBroker:
         return self
 
     def stop(self) -> None:
+        """Stop it; its storage is in memory, so after a short grace it is killed rather than drained (tansu
+        waits for connected clients to leave before it exits on SIGTERM)."""
         if self._process is not None:
             self._process.terminate()
-            self._process.wait(timeout=10)
+            try:
+                self._process.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
 
 
 def read_topic(bootstrap: str, topic: str, expected: int, timeout_s: float = 30) -> list[bytes]:

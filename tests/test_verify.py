@@ -9,6 +9,7 @@ import re
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from schema.spec import SchemaSpec
 from testbed.broker import TansuBroker, free_port
 from testbed.clickhouse import ChdbClient, apply_schema
 from verify import __main__ as verify_main
-from verify import clickhouse_hop
+from verify import clickhouse_hop, kafka_hop
 from verify.__main__ import REQUIRED_OUTPUTS, parse_time, schema_spec
 from verify.checks import Checks, Failed
 from verify.clickhouse_hop import ClickHouseHop, percentile
@@ -112,11 +113,12 @@ def test_landed_canaries_are_found_with_their_latency(chdb_spec: SchemaSpec) -> 
 
 def test_a_missing_canary_fails_within_its_bound(chdb_spec: SchemaSpec, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clickhouse_hop, "CONSUMER_SLACK_S", 0.5)
+    quick = replace(chdb_spec, flush_interval_ms=100)  # the bound: three flushes and the slack
     started = time.monotonic()
     _, canaries = canaries_at(chdb_spec, [(2, 7)])
-    with pytest.raises(Failed, match=r"the canary at partition 2, offset 7 .* within 3\.5 s, saw no such row"):
-        ClickHouseHop(ChdbClient(), chdb_spec).canaries_landed(canaries)
-    assert time.monotonic() - started < 10
+    with pytest.raises(Failed, match=r"the canary at partition 2, offset 7 .* within 0\.8 s, saw no such row"):
+        ClickHouseHop(ChdbClient(), quick).canaries_landed(canaries)
+    assert 0.8 <= time.monotonic() - started < 5
 
 
 def test_an_older_row_at_the_canarys_position_is_not_the_canary(
@@ -127,7 +129,7 @@ def test_an_older_row_at_the_canarys_position_is_not_the_canary(
     deliver(chdb_spec, [generator_report(chdb_spec)], [(0, 5)])
     _, canaries = canaries_at(chdb_spec, [(0, 5)])
     with pytest.raises(Failed, match="saw no such row"):
-        ClickHouseHop(ChdbClient(), chdb_spec).canaries_landed(canaries)
+        ClickHouseHop(ChdbClient(), replace(chdb_spec, flush_interval_ms=100)).canaries_landed(canaries)
 
 
 def test_rows_arriving_counts_generator_rows_not_canaries(chdb_spec: SchemaSpec) -> None:
@@ -251,6 +253,12 @@ def run_verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str
     return code, captured.out, captured.err
 
 
+@pytest.fixture
+def quick_to_give_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing answers on a closed port: no need to look for a broker for the full five seconds."""
+    monkeypatch.setattr(kafka_hop, "BOOTSTRAP_TIMEOUT_MS", 300)
+
+
 def down_outputs() -> dict[str, object]:
     """The outputs of a stack whose services are all gone: every address is a closed port."""
     closed = free_port()
@@ -276,7 +284,7 @@ def test_bad_usage_and_missing_outputs_exit_2_with_one_line(tmp_path: Path, caps
     assert usage.value.code == 2
 
 
-def test_a_stack_whose_services_are_all_down_fails_one_line_per_hop(tmp_path: Path, capsys) -> None:
+def test_a_stack_whose_services_are_all_down_fails_one_line_per_hop(tmp_path: Path, capsys, quick_to_give_up) -> None:
     (tmp_path / "outputs.json").write_text(json.dumps(down_outputs()))
     code, out, err = run_verify(capsys, "--stack", "down", "--outputs", str(tmp_path / "outputs.json"),
                                 "--deployed-at", "0")  # fmt: skip
@@ -318,7 +326,9 @@ def pulumi_stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return calls
 
 
-def test_outputs_and_the_last_up_come_from_pulumi(pulumi_stand_in: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_outputs_and_the_last_up_come_from_pulumi(
+    pulumi_stand_in: Path, tmp_path: Path, monkeypatch, capsys, quick_to_give_up
+) -> None:
     (tmp_path / "outputs.json").write_text(json.dumps(down_outputs()))
     monkeypatch.setenv("OUTPUTS", str(tmp_path / "outputs.json"))
     code, out, _ = run_verify(capsys, "--stack", "down")

@@ -22,6 +22,7 @@ from verify.checks import Failed
 
 CANARY_KEY = b"verify-canary"
 ACK_TIMEOUT_S = 30
+BOOTSTRAP_TIMEOUT_MS = 5000  # how long to look for a broker before the check fails
 
 
 CANARY_MILLISECOND = 999
@@ -75,7 +76,7 @@ class KafkaHop:
     def check_topic(self, topic: str, partitions: int, replication: int) -> str:
         from kafka.admin import KafkaAdminClient  # noqa: PLC0415 -- imported on use, like the providers
 
-        admin = KafkaAdminClient(bootstrap_servers=self._servers, bootstrap_timeout_ms=5000)
+        admin = KafkaAdminClient(bootstrap_servers=self._servers, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
         try:
             if topic not in admin.list_topics():
                 raise Failed(f"topic {topic}", "no such topic")
@@ -94,7 +95,7 @@ class KafkaHop:
         """Send each report with acks=all and wait for its acknowledgement."""
         from kafka import KafkaProducer  # noqa: PLC0415
 
-        producer = KafkaProducer(bootstrap_servers=self._servers, acks="all", bootstrap_timeout_ms=5000)
+        producer = KafkaProducer(bootstrap_servers=self._servers, acks="all", bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
         try:
             canaries = []
             for report in reports:
