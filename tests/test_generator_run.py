@@ -169,7 +169,7 @@ def test_main_counts_reports_that_failed_during_a_cut(cuttable, run_main, caplog
     cutter = threading.Thread(target=cut_once_delivering)
     cutter.start()
     code = run_main("--count", "200", KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, KAFKA_TOPIC="cut",
-                    CREATE_REPORT_INTERVAL="0.01", SHUTDOWN_TIMEOUT="5", **FAST_FAILURE)  # fmt: skip
+                    CREATE_REPORT_INTERVAL="0.01", SHUTDOWN_TIMEOUT="2", **FAST_FAILURE)  # fmt: skip
     cutter.join()
     assert code == 0
     result = summary(caplog)
