@@ -298,7 +298,8 @@ def test_a_stack_whose_services_are_all_down_fails_one_line_per_hop(tmp_path: Pa
         "verify: FAIL clickhouse: answers",
         "verify: FAIL grafana: healthy",
     ]
-    assert all("; look further: make logs STACK=down SERVICE=" in line for line in lines if "FAIL" in line)
+    services = [line.rsplit("; look further: make logs STACK=down SERVICE=", 1)[1] for line in lines if "FAIL" in line]
+    assert services == ["kafka-1", "kafka-1", "clickhouse", "grafana"]  # where each failure's cause is logged
     assert lines[-1] == "verify: stack=down first_row_s=n/a produce_to_queryable_ms_p50=n/a p95=n/a alert_s=n/a"
 
 
