@@ -67,6 +67,9 @@ TESTS_HASH = cat tests/*.py testbed/*.py | sha256sum | cut -c1-16
 mutate: $(MUTATE_STAMP) ## mutation testing (mutmut; about an hour on 2 cores, then incremental); scores into docs/mutation.md
 	@# mutants/ must exist before Python starts, or the import system never looks in it
 	@test -d mutants || { mkdir mutants && $(TESTS_HASH) > mutants/.tested-with; }
+	@# which test reaches which function is measured afresh each run: mutmut 3.8.1's incremental measure forgets
+	@# the tests of a function whose source changed, and its mutants would show as having none
+	@rm -f mutants/mutmut-stats.json
 	$(MUTMUT) run --max-children $(MUTATE_JOBS)
 	@# verdicts are kept between runs: when the tests changed since, the survivors are tried against them again
 	@if [ "$$(cat mutants/.tested-with 2>/dev/null)" != "$$($(TESTS_HASH))" ]; then \
