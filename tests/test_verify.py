@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 import sys
 import time
@@ -377,16 +378,22 @@ def test_the_clickhouse_hop_runs_end_to_end_on_chdb(chdb_spec: SchemaSpec, monke
 
 
 def test_without_canaries_the_landing_checks_fail_as_not_run(chdb_spec: SchemaSpec, monkeypatch) -> None:
-    monkeypatch.setattr(verify_main, "HttpClickHouse", lambda url, user, password: ChdbClient())
+    logins: list[tuple[str, str, str]] = []
+    monkeypatch.setattr(verify_main, "HttpClickHouse", lambda *login: logins.append(login) or ChdbClient())
     outputs = {"clickhouseUrl": "http://127.0.0.1:8123", "clickhouseAdminUser": "admin",
                "clickhouseAdminPassword": "x", "clickhouseReaderUser": "grafana_reader",
-               "clickhouseReaderPassword": "y", "midPriceThreshold": 9.9}  # fmt: skip
+               "clickhouseReaderPassword": "y", "midPriceThreshold": 9.9, "reportIntervalSeconds": 30}  # fmt: skip
     out = io.StringIO()
     checks = Checks(out=out)
     verify_main._clickhouse(outputs, chdb_spec, "dev", None, [], checks, verify_main.Figures())
+    assert logins == [("http://127.0.0.1:8123", "admin", "x"), ("http://127.0.0.1:8123", "grafana_reader", "y")]
     lines = out.getvalue().splitlines()
     assert "verify: FAIL clickhouse: canaries landed (not run: no canary was produced)" in lines
     assert not any("no canary dead-lettered" in line for line in lines)
+    hints = {line.split(" (")[0]: line.rsplit("SERVICE=", 1)[1] for line in lines if "look further" in line}
+    assert hints == {"verify: FAIL clickhouse: rows keep arriving": "generator",
+                     "verify: FAIL clickhouse: Kafka consumers healthy": "clickhouse"}  # fmt: skip
+    assert "rows from the generator in the last 90 s" in out.getvalue()  # three report intervals of 30 s
     assert not checks.passed and checks.failures >= 1
     failures = checks.failures
     checks.skip("clickhouse", "another", "a reason")
@@ -431,3 +438,41 @@ def test_a_clickhouse_that_does_not_answer_is_one_line_with_the_os_error(monkeyp
     with pytest.raises(Failed) as failure:
         clickhouse_hop.HttpClickHouse("http://h:1", "admin", "pw")
     assert str(failure.value) == "expected an answer from ClickHouse at http://h:1, saw " + "x" * 200
+
+
+def test_figures_are_one_line_with_what_was_measured() -> None:
+    figures = verify_main.Figures(first_row_s=1.25, latencies_ms=[10.0, 20.0, 30.0], alert_s=61.4)
+    assert figures.line("s") == ("verify: stack=s first_row_s=1.2 produce_to_queryable_ms_p50=20 p95=30 alert_s=61")
+
+
+def test_main_passes_its_arguments_on_and_exits_0_when_every_check_passed(tmp_path: Path, monkeypatch, capsys) -> None:
+    (tmp_path / "outputs.json").write_text(json.dumps(down_outputs()))
+    seen = {}
+
+    def verified(outputs, stack, deployed_at, alert, checks):
+        seen.update(stack=stack, deployed_at=deployed_at, alert=alert, topic=outputs["kafkaTopic"])
+        return verify_main.Figures(first_row_s=2.0)
+
+    monkeypatch.setattr(verify_main, "verify", verified)
+    code, out, _ = run_verify(capsys, "--stack", "s", "--outputs", str(tmp_path / "outputs.json"),
+                              "--deployed-at", "12.5", "--alert")  # fmt: skip
+    assert code == 0 and seen == {"stack": "s", "deployed_at": 12.5, "alert": True, "topic": "metrics_raw"}
+    assert out == "verify: stack=s first_row_s=2.0 produce_to_queryable_ms_p50=n/a p95=n/a alert_s=n/a\n"
+    assert logging.getLogger("kafka").level == logging.getLogger("clickhouse_connect").level == logging.CRITICAL
+    run_verify(capsys, "--stack", "s", "--outputs", str(tmp_path / "outputs.json"))
+    assert seen["deployed_at"] is None and seen["alert"] is False  # outputs from a file: no history to ask
+
+
+def test_usage_explains_every_option(capsys) -> None:
+    with pytest.raises(SystemExit):
+        verify_main.parse_args(["--help"])
+    usage = " ".join(capsys.readouterr().out.split())
+    assert usage.startswith("usage: python -m verify [-h] --stack STACK [--outputs OUTPUTS] [--deployed-at")
+    assert "`python -m verify --stack NAME [--alert]` (what `make verify` runs): prove every hop" in usage
+    for text in ("--stack STACK the stack to check",
+                 "--outputs OUTPUTS the stack's outputs as JSON, instead of asking Pulumi",
+                 "--deployed-at DEPLOYED_AT unix time of the last `up` (default: from Pulumi)",
+                 "--alert also drive the mid-price alert to pending/firing"):  # fmt: skip
+        assert text in usage, text
+    with pytest.raises(SystemExit):
+        verify_main.parse_args(["--stack", "s", "--deployed-at", "soon"])  # a number
