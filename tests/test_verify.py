@@ -477,3 +477,13 @@ def test_usage_explains_every_option(capsys) -> None:
         assert text in usage, text
     with pytest.raises(SystemExit):
         verify_main.parse_args(["--stack", "s", "--deployed-at", "soon"])  # a number
+
+
+def test_a_canary_sits_in_the_middle_of_each_levels_range() -> None:
+    report = json.loads(canary_report(ReportShape(bid_size=2, ask_size=1, random_start=1, random_decimal=1)))
+    del report["timestamp"]
+    assert report == {"bid_1": 5.5, "bid_2": 10.5, "ask_1": 5.5, "stats": [8.0, 5.5]}
+    whole = json.loads(canary_report(ReportShape(bid_size=1, ask_size=1, random_start=1, random_decimal=0)))
+    assert whole["bid_1"] == 6.0 and isinstance(whole["bid_1"], float)  # a Decimal(…, 0) column takes 6.0
+    alerting = json.loads(canary_report(ReportShape(bid_size=2, ask_size=2), level_1=(9.8, 10.2)))
+    assert (alerting["bid_1"], alerting["ask_1"], alerting["bid_2"]) == (9.8, 10.2, 10.5)

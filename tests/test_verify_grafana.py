@@ -341,3 +341,44 @@ def test_alerting_on_a_rule_grafana_does_not_list_fails_with_no_state() -> None:
     with pytest.raises(Failed) as failure:
         GrafanaHop(lambda path: (200, body)).until_alerting("no new rows", lambda: None, 0)
     assert str(failure.value) == "expected rule 'no new rows' pending or firing within 0 s, saw state None"
+
+
+class Answers(BaseHTTPRequestHandler):
+    """Answers each path with a fixed status and raw body, and remembers the Authorization header."""
+
+    bodies = {"/empty": (200, b""), "/text": (502, b"Bad Gateway"), "/list": (404, b'["a"]')}
+    seen: list[str] = []
+
+    def do_GET(self) -> None:
+        self.seen.append(self.headers.get("Authorization", ""))
+        status, body = self.bodies[self.path]
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_bodies_that_are_empty_plain_text_or_a_list_are_read_as_grafana_means_them() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        get = basic_auth_get(f"http://127.0.0.1:{server.server_address[1]}", "admin", "pw")
+        assert get("/empty") == (200, None)
+        assert get("/text") == (502, {"message": "Bad Gateway"})
+        assert get("/list") == (404, ["a"])
+        assert Answers.seen[-1] == "Basic " + base64.b64encode(b"admin:pw").decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_no_answer_names_the_reason() -> None:
+    port = free_port()
+    with pytest.raises(Failed) as failure:
+        basic_auth_get(f"http://127.0.0.1:{port}", "admin", "pw")("/api/health")
+    assert str(failure.value) == (
+        f"expected an answer from Grafana at http://127.0.0.1:{port}, saw no answer ([Errno 111] Connection refused)"
+    )
