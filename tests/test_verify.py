@@ -487,3 +487,39 @@ def test_a_canary_sits_in_the_middle_of_each_levels_range() -> None:
     assert whole["bid_1"] == 6.0 and isinstance(whole["bid_1"], float)  # a Decimal(…, 0) column takes 6.0
     alerting = json.loads(canary_report(ReportShape(bid_size=2, ask_size=2), level_1=(9.8, 10.2)))
     assert (alerting["bid_1"], alerting["ask_1"], alerting["bid_2"]) == (9.8, 10.2, 10.5)
+
+
+def test_verify_wires_each_hop_with_what_the_outputs_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: dict[str, tuple] = {}
+
+    class Kafka:
+        def __init__(self, servers: str) -> None:
+            calls["kafka"] = (servers,)
+
+        def check_topic(self, *args: object) -> str:
+            calls["check_topic"] = args
+            return "ok"
+
+        def produce(self, topic: str, reports: list[bytes], spacing_s: float) -> list[Canary]:
+            calls["produce"] = (topic, reports, spacing_s)
+            return [Canary(0, n, 1.0, 2) for n in range(len(reports))]
+
+    monkeypatch.setattr(verify_main, "KafkaHop", Kafka)
+    monkeypatch.setattr(verify_main, "_clickhouse", lambda *args: calls.__setitem__("clickhouse", args))
+    monkeypatch.setattr(verify_main, "_grafana", lambda *args: calls.__setitem__("grafana", args))
+    shape = {"bid_size": 2, "ask_size": 3}
+    outputs = {**down_outputs(), "kafkaBootstrapServers": "k:1", "kafkaTopicPartitions": 4.0,
+               "kafkaReplicationFactor": 3, "schemaSpec": {"database": "m", "shape": shape}}  # fmt: skip
+    checks = Checks(out=io.StringIO())
+    figures = verify_main.verify(outputs, "s", 12.5, True, checks)
+    spec = SchemaSpec(database="m", shape=ReportShape(bid_size=2, ask_size=3))
+    assert calls["kafka"] == ("k:1",) and calls["check_topic"] == ("metrics_raw", 4, 3)
+    topic, reports, spacing_s = calls["produce"]
+    assert (topic, len(reports), spacing_s) == ("metrics_raw", verify_main.CANARIES, verify_main.CANARY_SPACING_S)
+    for report in reports:  # canaries of the stack's shape (no producer accounting: they are not the generator's)
+        levels = [key for key in json.loads(report) if key.startswith(("bid_", "ask_"))]
+        assert levels == spec.shape.level_names("bid") + spec.shape.level_names("ask")
+    canaries = [Canary(0, n, 1.0, 2) for n in range(verify_main.CANARIES)]
+    assert calls["clickhouse"] == (outputs, spec, "s", 12.5, canaries, checks, figures)
+    assert calls["grafana"][:4] == (outputs, spec, "s", True) and isinstance(calls["grafana"][4], Kafka)
+    assert calls["grafana"][5:] == (checks, figures) and checks.passed
