@@ -24,6 +24,7 @@ from schema.spec import SchemaSpec
 from testbed.broker import TansuBroker, free_port
 from testbed.clickhouse import ChdbClient, apply_schema
 from verify import __main__ as verify_main
+from verify import checks as checks_module
 from verify import clickhouse_hop, kafka_hop
 from verify.__main__ import REQUIRED_OUTPUTS, parse_time, schema_spec
 from verify.checks import Checks, Failed
@@ -523,3 +524,27 @@ def test_verify_wires_each_hop_with_what_the_outputs_say(monkeypatch: pytest.Mon
     assert calls["clickhouse"] == (outputs, spec, "s", 12.5, canaries, checks, figures)
     assert calls["grafana"][:4] == (outputs, spec, "s", True) and isinstance(calls["grafana"][4], Kafka)
     assert calls["grafana"][5:] == (checks, figures) and checks.passed
+
+
+def test_canaries_wait_for_every_in_sync_replica(broker: TansuBroker, monkeypatch: pytest.MonkeyPatch) -> None:
+    import kafka  # noqa: PLC0415 -- the class the hop imports on use
+
+    made: list[dict] = []
+    real = kafka.KafkaProducer
+    monkeypatch.setattr(kafka, "KafkaProducer", lambda **config: made.append(config) or real(**config))
+    [canary] = KafkaHop(broker.bootstrap).produce("acks", [canary_report(ReportShape())])
+    assert made[0]["acks"] == "all" and made[0]["bootstrap_servers"] == [broker.bootstrap]
+    assert canary.acked_at <= time.time() and canary.timestamp_ms % 1000 == 999
+
+
+def test_a_check_line_says_how_long_the_check_took(monkeypatch: pytest.MonkeyPatch) -> None:
+    ticks = iter([10.0, 10.25, 20.0, 20.5])
+    monkeypatch.setattr(checks_module.time, "monotonic", lambda: next(ticks))
+    out = io.StringIO()
+    checks = Checks(out=out)
+    assert checks.run("h", "fine", lambda: "all good", "x") is True
+    assert checks.run("h", "broken", lambda: (_ for _ in ()).throw(ValueError("")), "make logs") is False
+    assert out.getvalue().splitlines() == [
+        "verify: ok   h: fine (0.25 s): all good",
+        "verify: FAIL h: broken (0.50 s): ValueError; look further: make logs",  # an empty message: the type
+    ]

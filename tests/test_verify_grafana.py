@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from dashboards.alerts import EVALUATION_INTERVAL_S
 from generator.contract import ReportShape
 from schema.spec import SchemaSpec
 from testbed.broker import free_port
 from verify import __main__ as verify_main
 from verify import grafana_hop
 from verify.checks import Checks, Failed
+from verify.clickhouse_hop import landing_bound_s
 from verify.grafana_hop import RULES_PATH, GrafanaHop, basic_auth_get
 
 FIXTURES = Path(__file__).parent / "fixtures" / "grafana"
@@ -382,3 +384,23 @@ def test_no_answer_names_the_reason() -> None:
     assert str(failure.value) == (
         f"expected an answer from Grafana at http://127.0.0.1:{port}, saw no answer ([Errno 111] Connection refused)"
     )
+
+
+def test_each_grafana_failure_points_at_its_logs_and_the_alert_waits_long_enough(monkeypatch) -> None:
+    broken = {**HEALTHY,
+              "/api/datasources/uid/pipelining-data-clickhouse/health": (400, "datasource_health_error.json"),
+              "/api/dashboards/uid/pipelining-data-market": (404, "dashboard_not_found.json")}  # fmt: skip
+    waited: list[float] = []
+
+    def until_alerting(self, name: str, keep_triggering, timeout_s: float) -> float:
+        waited.append(timeout_s)
+        raise Failed("the alert", "nothing")
+
+    monkeypatch.setattr(grafana_hop.GrafanaHop, "until_alerting", until_alerting)
+    lines, _ = run_grafana_hop(monkeypatch, alert=True, routes=broken)
+    hints = {line.split(" (")[0]: line.rsplit("SERVICE=", 1)[1] for line in lines if "look further" in line}
+    assert hints == {"verify: FAIL grafana: datasource health check": "clickhouse",
+                     "verify: FAIL grafana: dashboard": "grafana",
+                     "verify: FAIL grafana: mid-price alert": "grafana"}  # fmt: skip
+    spec = SchemaSpec(shape=ReportShape(random_decimal=2))
+    assert waited == [2 * EVALUATION_INTERVAL_S + 60 + landing_bound_s(spec)]  # two evaluations, `for`, a flush
