@@ -148,11 +148,15 @@ def test_request_timeout_fits_inside_the_delivery_timeout() -> None:
 
 
 def test_main_delivers_count_reports_and_summarises(broker: TansuBroker, run_main, caplog) -> None:
+    began = time.monotonic()
     code = run_main("--count", "300", KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, KAFKA_TOPIC="inprocess",
                     CREATE_REPORT_INTERVAL="0", BID_SIZE="3", ASK_SIZE="2")  # fmt: skip
+    took = time.monotonic() - began
     assert code == 0
     assert summary(caplog) == {"reason": "count reached", "produced": 300, "delivered": 300, "failed": 0,
                                "buffered": 0, "undelivered": 0}  # fmt: skip
+    rate = int(re.search(r"stopped \(count reached\) rate_per_s=(\d+)", caplog.text)[1])
+    assert 300 / took <= rate <= 300 / took * 3  # reports delivered per second of the run
     messages = read_topic(broker.bootstrap, "inprocess", 300)
     assert len(messages) == 300
     for message in messages:
@@ -203,6 +207,22 @@ def test_main_stdout_writes_count_json_lines(run_main, capsysbinary) -> None:
     lines = capsysbinary.readouterr().out.splitlines()
     assert len(lines) == 5
     assert [json.loads(line)["sequence"] for line in lines] == [1, 2, 3, 4, 5]
+    assert run_main("--count", "5", "--stdout", CREATE_REPORT_INTERVAL="0", RANDOM_SEED="7") == 0
+    again = capsysbinary.readouterr().out.splitlines()
+    assert [json.loads(line)["bid_1"] for line in again] == [json.loads(line)["bid_1"] for line in lines]  # seeded
+    assert vars(cli.parse_args(["--count", "1"]))["count"] == 1
+
+
+def test_the_log_has_time_level_and_logger_and_the_client_is_quiet(run_main, capsys, monkeypatch) -> None:
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])  # as in the container: nothing configured before main
+    assert run_main("--count", "2", "--stdout", CREATE_REPORT_INTERVAL="0") == 0
+    handlers = list(root.handlers)
+    for handler in handlers:
+        root.removeHandler(handler)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO generator: stopped \(count reached\) .*", err[-1])
+    assert logging.getLogger("kafka").level == logging.CRITICAL  # CLIENT_LOG_LEVEL's default
 
 
 def test_main_refuses_a_bad_variable_in_one_line(run_main, capsys) -> None:
@@ -253,14 +273,16 @@ def test_produce_paces_logs_progress_and_touches_the_heartbeat(tmp_path: Path, c
     caplog.set_level(logging.INFO, logger="generator")
     config = paced_config(tmp_path)
     out = io.BytesIO()
-    began = time.monotonic()
+    began, began_wall = time.monotonic(), time.time()
     sink = StdoutSink(out)
     cli.produce(config, sink, 20, threading.Event())
     took = time.monotonic() - began
     assert len(out.getvalue().splitlines()) == 20 and sink.produced == sink.delivered == 20 and sink.failed == 0
     assert 19 * 0.02 <= took < 19 * 0.02 + 1.0  # paced, not flat out, and not much slower
-    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("progress ")]
+    progress = [r for r in caplog.records if r.getMessage().startswith("progress ")]
     assert 2 <= len(progress) <= took / 0.1 + 1, progress  # about every 0.1 s of the run
+    assert all(re.fullmatch(r"progress rate_per_s=\d+ produced=\d+ .*", r.getMessage()) for r in progress)
+    assert progress[0].created - began_wall >= 0.09  # the first after one interval, not at once
     assert (tmp_path / "heartbeat").exists()
 
 
