@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -8,9 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from testbed.broker import TansuBroker
+from testbed.broker import TansuBroker, free_port
+from testbed.tcp_proxy import TcpProxy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# the generator's last line: `stopped (<reason>) rate_per_s=… produced=… delivered=… failed=… buffered=… undelivered=…`
+SUMMARY = re.compile(
+    r"stopped \((?P<reason>[^)]*)\) rate_per_s=\d+ produced=(?P<produced>\d+) delivered=(?P<delivered>\d+) "
+    r"failed=(?P<failed>\d+) buffered=(?P<buffered>\d+) undelivered=(?P<undelivered>\d+)"
+)
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +26,17 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TansuBroker]:
     instance = TansuBroker(tmp_path_factory.mktemp("tansu") / "broker.log").start()
     yield instance
     instance.stop()
+
+
+@pytest.fixture
+def cuttable(tmp_path: Path) -> Iterator[tuple[TansuBroker, TcpProxy]]:
+    """A broker of its own that clients reach only through a proxy the test can cut."""
+    proxy_port = free_port()
+    broker = TansuBroker(tmp_path / "broker.log", advertised_port=proxy_port).start()
+    proxy = TcpProxy(proxy_port, broker.port).start()
+    yield broker, proxy
+    proxy.stop()
+    broker.stop()
 
 
 def run_generator(*args: str, env: dict[str, str] | None = None, **popen: object) -> subprocess.Popen:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,13 @@ from generator.contract import ReportShape
 from testbed.broker import TansuBroker, free_port, read_topic, wait_until_stored
 from testbed.contract import assert_valid_report
 from testbed.tcp_proxy import TcpProxy
-from tests.conftest import REPO_ROOT, run_generator
-
-SUMMARY = re.compile(
-    r"stopped \((?P<reason>[^)]*)\) .*produced=(?P<produced>\d+) delivered=(?P<delivered>\d+) failed=(?P<failed>\d+)"
-)
+from tests.conftest import REPO_ROOT, SUMMARY, run_generator
 
 
 def summary(stderr: str) -> dict[str, str]:
     match = SUMMARY.search(stderr)
     assert match, f"no final summary line in:\n{stderr}"
-    return match.groupdict()
+    return {key: match[key] for key in ("reason", "produced", "delivered", "failed")}
 
 
 def kafka_env(bootstrap: str, topic: str, **extra: str) -> dict[str, str]:
@@ -42,17 +37,6 @@ def assert_exactly_once(messages: list[bytes], produced: int, shape: ReportShape
     assert len(messages) == produced
     for message in messages:
         assert_valid_report(message, shape)
-
-
-@pytest.fixture
-def cuttable(tmp_path: Path) -> Iterator[tuple[TansuBroker, TcpProxy]]:
-    """A broker of its own that clients reach only through a proxy the test can cut."""
-    proxy_port = free_port()
-    broker = TansuBroker(tmp_path / "broker.log", advertised_port=proxy_port).start()
-    proxy = TcpProxy(proxy_port, broker.port).start()
-    yield broker, proxy
-    proxy.stop()
-    broker.stop()
 
 
 @pytest.mark.parametrize("shape", [ReportShape(), ReportShape(bid_size=5, ask_size=3, random_decimal=2)])

@@ -24,11 +24,8 @@ from generator.sinks import KafkaSink, StdoutSink
 from testbed.broker import TansuBroker, free_port, read_topic, wait_until_stored
 from testbed.contract import assert_valid_report
 from testbed.tcp_proxy import TcpProxy
+from tests.conftest import SUMMARY
 
-SUMMARY = re.compile(
-    r"stopped \((?P<reason>[^)]*)\) rate_per_s=\d+ produced=(?P<produced>\d+) delivered=(?P<delivered>\d+) "
-    r"failed=(?P<failed>\d+) buffered=(?P<buffered>\d+) undelivered=(?P<undelivered>\d+)"
-)
 FAST_FAILURE = {"KAFKA_DELIVERY_TIMEOUT_MS": "1500", "KAFKA_LINGER_MS": "0"}
 
 
@@ -44,17 +41,6 @@ def summary(caplog: pytest.LogCaptureFixture) -> dict[str, int | str]:
     found = [match.groupdict() for match in matches if match]
     assert len(found) == 1, caplog.text
     return {key: value if key == "reason" else int(value) for key, value in found[0].items()}
-
-
-@pytest.fixture
-def cuttable(tmp_path: Path) -> Iterator[tuple[TansuBroker, TcpProxy]]:
-    """A broker of its own that clients reach only through a proxy the test can cut."""
-    proxy_port = free_port()
-    broker = TansuBroker(tmp_path / "broker.log", advertised_port=proxy_port).start()
-    proxy = TcpProxy(proxy_port, broker.port).start()
-    yield broker, proxy
-    proxy.stop()
-    broker.stop()
 
 
 @pytest.fixture
