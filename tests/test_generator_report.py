@@ -65,3 +65,9 @@ def test_prices_are_uniform_over_each_level_range() -> None:
     assert statistics.fmean(level_2) == pytest.approx(10.5, abs=0.2)
     assert min(level_1) == 1.0 and max(level_1) == 10.0  # both ends are reachable after rounding
     assert len(set(level_1)) == 91  # every 1-decimal value in [1, 10]
+
+
+def test_a_given_producer_id_is_kept_and_a_drawn_one_is_never_0(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert ReportFactory(ReportShape(), producer_id=7).producer_id == 7
+    monkeypatch.setattr("generator.report.secrets.randbits", lambda bits: 0)  # a draw of 0 reads as "no producer"
+    assert ReportFactory(ReportShape()).producer_id == 1

@@ -9,6 +9,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -50,7 +51,7 @@ def run_main(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) 
     caplog.set_level(logging.INFO, logger="generator")
 
     def run(*args: str, **env: str) -> int:
-        for name in [name for name in os.environ if name.startswith(("KAFKA_", "CREATE_", "RANDOM_"))]:
+        for name in [name for name in os.environ if name.startswith(("KAFKA_", "CREATE_", "RANDOM_", "LOG_"))]:
             monkeypatch.delenv(name)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
@@ -78,6 +79,7 @@ def test_delivery_failures_are_counted_logged_and_release_their_back_pressure_sl
     assert (sink.produced, sink.delivered, sink.buffered()) == (5, 1, 0)
     failures = [r.getMessage() for r in caplog.records if r.getMessage().startswith("report not delivered")]
     assert len(failures) == 4 and failures[-1].endswith("(failed=4)"), failures
+    assert failures[0].startswith("report not delivered: KafkaTimeoutError: Expiring "), failures[0]  # the reason
     sent_again = threading.Thread(target=lambda: [sink.send(b"{}", stop) for _ in range(4)])
     sent_again.start()
     sent_again.join(timeout=5)  # waits until stopped if the failed reports kept their slots
@@ -177,15 +179,16 @@ def test_main_stopped_before_any_broker_answers_exits_0(run_main, caplog, monkey
     timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
     timer.start()
     began = time.monotonic()
-    code = run_main(KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}", KAFKA_TOPIC="nowhere")
+    servers = f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
+    code = run_main(KAFKA_BOOTSTRAP_SERVERS=servers, KAFKA_TOPIC="nowhere")
     timer.join()
     assert code == 0
     assert time.monotonic() - began < 1.5 + 2
     retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("no broker reachable")]
     assert len(retries) >= 2, retries  # retried, not given up after the first attempt
-    assert re.fullmatch(r"no broker reachable at 127\.0\.0\.1:\d+; retrying in 0\.1s", retries[0]), retries[0]
+    assert retries[0] == f"no broker reachable at {servers}; retrying in 0.1s"
     assert "retrying in 0.2s" in retries[1]  # the backoff doubles
-    assert "stopped: stopped before a broker was reachable" in caplog.text
+    assert caplog.records[-1].getMessage() == "stopped: stopped before a broker was reachable"
 
 
 def test_main_stdout_writes_count_json_lines(run_main, capsysbinary) -> None:
@@ -202,6 +205,9 @@ def test_main_stdout_writes_count_json_lines(run_main, capsysbinary) -> None:
 def test_the_log_has_time_level_and_logger_and_the_client_is_quiet(run_main, capsys, monkeypatch) -> None:
     root = logging.getLogger()
     monkeypatch.setattr(root, "handlers", [])  # as in the container: nothing configured before main
+    monkeypatch.setattr(root, "level", logging.WARNING)
+    assert run_main("--count", "2", "--stdout", CREATE_REPORT_INTERVAL="0", LOG_LEVEL="ERROR") == 0
+    assert root.level == logging.ERROR  # LOG_LEVEL applies to everything the generator logs
     assert run_main("--count", "2", "--stdout", CREATE_REPORT_INTERVAL="0") == 0
     handlers = list(root.handlers)
     for handler in handlers:
@@ -317,3 +323,107 @@ def test_a_heartbeat_exactly_max_age_old_is_still_fresh(tmp_path: Path, monkeypa
     os.utime(heartbeat, (1_000_000.0, 1_000_000.0))
     monkeypatch.setattr(health.time, "time", lambda: 1_000_002.0)
     assert health.is_fresh(heartbeat, 2) and not health.is_fresh(heartbeat, 1.999)
+
+
+def test_help_names_the_command_and_says_what_each_option_does(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    with pytest.raises(SystemExit) as exited:
+        cli.parse_args(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m generator [-h] [--count COUNT] [--stdout]\n\n")
+    assert "\n`python -m generator`: produce reports until stopped, or `--count` of them.\n" in out
+    assert re.search(r"\n  --count COUNT +stop after N reports, flush and exit\n", out), out
+    assert re.search(r"\n  --stdout +write JSON lines to stdout instead of Kafka\n", out), out
+
+
+@pytest.mark.parametrize(("compression", "sent_as"), [("gzip", "gzip"), ("none", None)])
+def test_the_producer_is_idempotent_waits_for_all_replicas_and_takes_the_batching_asked_for(
+    broker: TansuBroker, compression: str, sent_as: str | None
+) -> None:
+    config = load_config({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_COMPRESSION": compression,
+                          "KAFKA_LINGER_MS": "37", "KAFKA_BATCH_BYTES": "12345"})  # fmt: skip
+    sink = KafkaSink(config, threading.Event())
+    used = sink._producer.config  # what the client settled on, after its own defaults and checks
+    sink.close(1)
+    assert {key: used[key] for key in ("acks", "enable_idempotence", "compression_type", "linger_ms", "batch_size",
+                                       "max_block_ms", "bootstrap_timeout_ms")} == {
+        "acks": -1, "enable_idempotence": True, "compression_type": sent_as, "linger_ms": 37, "batch_size": 12345,
+        "max_block_ms": sinks.BROKER_WAIT_MS, "bootstrap_timeout_ms": sinks.BROKER_WAIT_MS}  # fmt: skip
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly(run_main, monkeypatch: pytest.MonkeyPatch) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `python -m generator --stdout | head -1` once head has exited
+    stdout = open(write_end, "w")  # noqa: SIM115 -- closed below, after main replaced what it writes to
+    monkeypatch.setattr(sys, "stdout", stdout)
+    assert run_main("--count", "5", "--stdout", CREATE_REPORT_INTERVAL="0") == 0
+    stdout.write("more\n")
+    stdout.flush()  # what is written to stdout from now on goes nowhere instead of raising at exit
+    stdout.close()
+
+
+def test_a_signal_ends_the_run_and_the_summary_says_so(run_main, caplog, capsysbinary) -> None:
+    threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+    assert run_main("--stdout", CREATE_REPORT_INTERVAL="0.05") == 0
+    result = summary(caplog)
+    assert result["reason"] == "signal" and result["produced"] >= 5, result
+    assert len(capsysbinary.readouterr().out.splitlines()) == result["produced"]
+
+
+# kafka-python's finaliser retries the close whose flush timed out, and that raises again when collected
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_the_final_flush_gets_shutdown_timeout_and_no_longer(cuttable, run_main, caplog) -> None:
+    broker, proxy = cuttable
+
+    def cut_once_delivering() -> None:
+        wait_until_stored(broker.bootstrap, "late", 30)
+        proxy.cut()
+
+    cutter = threading.Thread(target=cut_once_delivering)
+    cutter.start()
+    began = time.monotonic()
+    code = run_main("--count", "100", KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, KAFKA_TOPIC="late",
+                    CREATE_REPORT_INTERVAL="0.01", SHUTDOWN_TIMEOUT="1")  # fmt: skip
+    took = time.monotonic() - began
+    cutter.join()
+    assert code == 0
+    result = summary(caplog)
+    # the delivery timeout (120 s) has not passed: the rest is still in flight when the flush gives up
+    assert result["failed"] == 0 and result["undelivered"] > 0, result
+    assert took < 100 * 0.01 + 1 + 3, took
+    assert "flush incomplete after 1.0s" in caplog.text
+
+
+def test_produce_waits_between_reports_instead_of_spinning_and_makes_exactly_count(tmp_path: Path) -> None:
+    sink, stop, cpu_s = StdoutSink(io.BytesIO()), threading.Event(), []
+
+    def run() -> None:
+        began = time.thread_time()
+        cli.produce(paced_config(tmp_path, interval_s=0.05), sink, 9, stop)
+        cpu_s.append(time.thread_time() - began)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(timeout=5)
+    stop.set()
+    worker.join()
+    assert sink.produced == 9  # an odd count: the last report is made on its own
+    assert cpu_s[0] < 0.1, cpu_s  # 0.4 s of pacing spent waiting, not polling the clock
+
+
+def test_produce_stops_while_the_sink_waits_for_room(cuttable: tuple[TansuBroker, TcpProxy]) -> None:
+    broker, proxy = cuttable
+    config = load_config({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_TOPIC": "room",
+                          "MAX_BUFFERED_REPORTS": "2", "CREATE_REPORT_INTERVAL": "0"})  # fmt: skip
+    stop = threading.Event()
+    sink = KafkaSink(config, stop)
+    assert sink.send(b"{}", stop)
+    wait_for(lambda: sink.delivered == 1)
+    proxy.cut()
+    threading.Timer(1.0, stop.set).start()
+    began = time.monotonic()
+    cli.produce(config, sink, None, stop)  # both slots taken, then waits for one until stopped
+    assert time.monotonic() - began < 1.0 + 2 * sinks.WAIT_SLICE_S + 1
+    assert sink.produced == 1 + 2
+    sink.close(0)
