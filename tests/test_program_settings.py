@@ -59,6 +59,7 @@ def test_readme_documents_every_key() -> None:
 def test_derived_ports_stay_clear_of_well_known_and_ephemeral_ports() -> None:
     bases = {derived_port_base(PROJECT, f"dev{n}") for n in range(500)}
     assert min(bases) >= 10_000 and max(bases) + 8 <= 32_768
+    assert all(isinstance(base, int) and (base - 10_000) % 8 == 0 for base in bases)  # whole blocks: none overlap
     assert len(bases) > 450  # stacks rarely share a block; explicit ports resolve the rare clash
 
 
@@ -151,3 +152,11 @@ def test_limits_across_keys_are_inclusive(config: dict[str, str], refused: str |
 def test_booleans_read_as_booleans() -> None:
     key = rebuilt("infra.settings").KEYS_BY_NAME["allowDestructiveSchemaChanges"]
     assert key.parse(" True ") is True and key.parse("false") is False
+
+
+def test_a_config_built_without_values_holds_every_keys_default() -> None:
+    settings = rebuilt("infra.settings")  # the class as its source builds it now
+    config = settings.Config()
+    assert {key.name: getattr(config, key.name) for key in settings.KEYS} == {
+        key.name: key.default for key in settings.KEYS
+    }

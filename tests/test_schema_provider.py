@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import sys
 import time
@@ -487,3 +488,44 @@ def test_check_returns_the_inputs_and_names_the_spec_as_what_is_wrong(provider: 
 def test_the_spec_read_back_keeps_its_shape() -> None:
     spec = SchemaSpec(shape=ReportShape(bid_size=3, ask_size=7, random_decimal=2))
     assert spec_from(props_for(spec)) == spec
+
+
+def test_a_change_to_the_readers_grants_alone_recreates_only_the_reader() -> None:
+    """A release that grants the reader one more table changes no data object: consumption is never stopped."""
+    olds = props_for(BASE, manageReader=True)
+    news = copy.deepcopy(olds)
+    news["objects"][BASE.reader_user]["create"].append(f"GRANT SELECT ON system.parts TO {BASE.reader_user}")
+    assert migration_plan(olds, news) == statements(news, {"access"}, "create")
+
+
+def test_a_data_change_and_a_new_reader_password_apply_both() -> None:
+    olds = props_for(BASE, manageReader=True, readerPassword="old")
+    news = props_for(replace(BASE, retention_days=7), manageReader=True, readerPassword="new")
+    plan = migration_plan(olds, news)
+    assert plan[0] == f"DETACH TABLE market.{BASE.queue}"  # the data change comes first, whole
+    assert plan[-len(statements(news, {"access"}, "create")) :] == statements(news, {"access"}, "create")
+    assert f"ALTER TABLE market.{BASE.target} MODIFY TTL toDate(timestamp) + INTERVAL 7 DAY" in plan
+
+
+def test_an_update_connects_with_the_new_properties() -> None:
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}")
+    olds, seen = props_for(spec), []
+    provider = connected(ChdbClient(), seen)
+    provider.create(olds)
+    news = props_for(replace(spec, retention_days=7), port=9999)
+    provider.update(spec.database, olds, news)
+    assert seen[-1] is news
+    provider.delete(spec.database, news)
+
+
+def test_a_rollup_is_there_while_its_table_and_view_are_even_when_nothing_else_is(provider: SchemaProvider) -> None:
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}")
+    props = props_for(spec)
+    provider.create(props)
+    client = ChdbClient()
+    for name in [n for n in props["applyOrder"] if props["objects"][n]["kind"] in {"table", "kafka_table", "view"}]:
+        client.command(f"DROP TABLE IF EXISTS {spec.database}.{name}")
+    assert tables(spec) == {spec.rollup, spec.rollup_view}
+    present = set(provider.read(spec.database, props).outs["objects"]) - {spec.reader_user}  # kept: chdb lists none
+    assert present == {spec.database, spec.rollup}
+    provider.delete(spec.database, props)
