@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -374,7 +375,8 @@ def test_the_clickhouse_hop_runs_end_to_end_on_chdb(chdb_spec: SchemaSpec, monke
     for name in ("answers", "canaries landed", "no canary dead-lettered", "rows keep arriving",
                  "grafana_reader runs every Grafana query"):  # fmt: skip
         assert lines[f"verify: ok   clickhouse: {name}"], out.getvalue()
-    assert "verify: FAIL clickhouse: Kafka consumers healthy" in lines  # chdb runs no Kafka engine
+    failed = lines["verify: FAIL clickhouse: Kafka consumers healthy"]  # chdb runs no Kafka engine
+    assert "expected 1 consumer(s) of metrics_queue" in failed
     assert figures.latencies_ms and len(figures.latencies_ms) == 2 and figures.first_row_s is not None
 
 
@@ -548,3 +550,126 @@ def test_a_check_line_says_how_long_the_check_took(monkeypatch: pytest.MonkeyPat
         "verify: ok   h: fine (0.25 s): all good",
         "verify: FAIL h: broken (0.50 s): ValueError; look further: make logs",  # an empty message: the type
     ]
+
+
+def test_the_kafka_hop_tries_every_bootstrap_server_and_describes_only_its_topic(broker: TansuBroker) -> None:
+    topic = make_topic(broker)
+    make_topic(broker)  # another topic on the same broker: not ours to describe
+    hop = KafkaHop(f"127.0.0.1:{free_port()},{broker.bootstrap}")  # the first server listed is down
+    assert hop.check_topic(topic, 3, 1) == f"topic {topic}: 3 partitions, replication 1"
+    with pytest.raises(Failed) as missing:
+        hop.check_topic("no-such-topic", 3, 1)
+    assert str(missing.value) == "expected topic no-such-topic, saw no such topic"
+
+
+def test_canaries_go_out_back_to_back_unless_spaced(broker: TansuBroker) -> None:
+    topic = make_topic(broker, partitions=1)
+    began = time.monotonic()
+    KafkaHop(broker.bootstrap).produce(topic, [canary_report(ReportShape()) for _ in range(4)])
+    assert time.monotonic() - began < 3
+
+
+def test_latency_runs_from_the_acknowledgement_in_milliseconds(chdb_spec: SchemaSpec) -> None:
+    reports, (old, early) = canaries_at(chdb_spec, [(3, 1), (3, 2)])
+    deliver(chdb_spec, reports, [(3, 1), (3, 2)])
+    old = replace(old, acked_at=time.time() - 1000)
+    early = replace(early, acked_at=time.time() + 1000)  # the broker's clock ahead of ours: no negative latency
+    latencies = ClickHouseHop(ChdbClient(), chdb_spec).canaries_landed([old, early])
+    assert 1_000_000 <= latencies[0] < 1_005_000 and latencies[1] == 0.0, latencies
+
+
+def test_a_canary_acknowledged_longer_ago_than_its_bound_is_looked_for_once(
+    chdb_spec: SchemaSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clickhouse_hop, "CONSUMER_SLACK_S", 1.0)
+    quick = replace(chdb_spec, flush_interval_ms=100)  # the bound: 1.3 s from the acknowledgement
+    _, [canary] = canaries_at(chdb_spec, [(2, 9)])
+    began = time.monotonic()
+    with pytest.raises(Failed, match="saw no such row"):
+        ClickHouseHop(ChdbClient(), quick).canaries_landed([replace(canary, acked_at=time.time() - 1.3)])
+    assert time.monotonic() - began < 1.0  # its time is up already, not another 1.3 s
+
+
+class Refusing:
+    """ClickHouse answering the reader's queries as a server does when a grant is missing."""
+
+    def query(self, sql: str) -> list[tuple]:
+        raise RuntimeError("Code: 497. DB::Exception: grafana_reader: Not enough privileges.\n(stack trace)")
+
+
+def test_each_clickhouse_failure_points_at_its_logs(chdb_spec: SchemaSpec, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clickhouse_hop, "CONSUMER_SLACK_S", 0.2)
+    quick = replace(chdb_spec, flush_interval_ms=100)
+    logins = {"admin": ChdbClient(), "grafana_reader": Refusing()}
+    monkeypatch.setattr(verify_main, "HttpClickHouse", lambda url, user, password: logins[user])
+    monkeypatch.setattr(ClickHouseHop, "first_row_after", lambda self, started_at: 1 / 0)
+    reports, canaries = canaries_at(quick, [(0, 1)])
+    deliver(quick, reports, [(0, 1)], error="Cannot parse input")  # dead-lettered: never in the target table
+    outputs = {"clickhouseUrl": "http://127.0.0.1:8123", "clickhouseAdminUser": "admin",
+               "clickhouseAdminPassword": "x", "clickhouseReaderUser": "grafana_reader",
+               "clickhouseReaderPassword": "y", "midPriceThreshold": 9.9}  # fmt: skip
+    out, figures = io.StringIO(), verify_main.Figures()
+    verify_main._clickhouse(outputs, quick, "dev", time.time() - 60, canaries, Checks(out=out), figures)
+    lines = out.getvalue().splitlines()
+    hints = {line.split(" (")[0]: line.rsplit("SERVICE=", 1)[1] for line in lines if "look further" in line}
+    assert hints == {"verify: FAIL clickhouse: canaries landed": "clickhouse",
+                     "verify: FAIL clickhouse: no canary dead-lettered": "clickhouse",
+                     "verify: FAIL clickhouse: rows keep arriving": "generator",
+                     "verify: FAIL clickhouse: Kafka consumers healthy": "clickhouse",
+                     "verify: FAIL clickhouse: grafana_reader runs every Grafana query": "clickhouse"}  # fmt: skip
+    assert "rows from the generator in the last 60 s" in out.getvalue()  # no report interval given: a minute
+    assert "grafana_reader: Not enough privileges." in out.getvalue()
+    assert figures.first_row_s is None  # the figure could not be measured: said as n/a, not a failure
+
+
+def test_every_failed_check_is_counted() -> None:
+    checks = Checks(out=io.StringIO())
+    for _ in range(2):
+        checks.run("h", "broken", lambda: 1 / 0, "x")
+    assert checks.failures == 2 and not checks.passed
+
+
+def test_wait_for_asks_again_soon_and_never_waits_past_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([False, True])
+    began = time.monotonic()
+    assert checks_module.wait_for(lambda: next(answers), timeout_s=5) is True
+    assert time.monotonic() - began < 0.5  # asked again after a fifth of a second
+    monkeypatch.setattr(checks_module.time, "monotonic", lambda: 100.0)  # a clock that has not moved
+    monkeypatch.setattr(checks_module.time, "sleep", lambda _s: pytest.fail("waited past a deadline of 0 s"))
+    assert checks_module.wait_for(lambda: False, timeout_s=0) is False
+
+
+def test_a_pulumi_that_does_not_answer_is_one_line_and_exit_2(
+    pulumi_stand_in: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    (tmp_path / "bin" / "pulumi").write_text("#!/bin/sh\nexec sleep 10\n")
+    monkeypatch.setattr(verify_main, "PULUMI_TIMEOUT_S", 0.5)
+    began = time.monotonic()
+    code, out, err = run_verify(capsys, "--stack", "dev")
+    assert (code, out, err) == (2, "", "verify: `pulumi stack output` did not answer within 0.5 s\n")
+    assert time.monotonic() - began < 5
+
+
+def test_pulumi_gets_no_terminal_to_prompt_on(pulumi_stand_in: Path, tmp_path: Path) -> None:
+    (tmp_path / "bin" / "pulumi").write_text('#!/bin/sh\nreadlink /proc/$$/fd/0 > "$PULUMI_CALLS"\necho "[]"\n')
+    read_end, write_end = os.pipe()
+    saved = os.dup(0)
+    os.dup2(read_end, 0)  # this process's stdin is a pipe: a child that inherited it would show one
+    try:
+        assert verify_main.last_update_started("dev") is None
+    finally:
+        os.dup2(saved, 0)
+        for fd in (saved, read_end, write_end):
+            os.close(fd)
+    assert pulumi_stand_in.read_text().strip() == "/dev/null"
+
+
+def test_outputs_pulumi_printed_before_failing_are_not_trusted(
+    pulumi_stand_in: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    (tmp_path / "outputs.json").write_text(json.dumps(down_outputs()))
+    failing = '#!/bin/sh\ncat "$OUTPUTS"\necho "error: the backend went away" >&2\nexit 1\n'
+    (tmp_path / "bin" / "pulumi").write_text(failing)
+    monkeypatch.setenv("OUTPUTS", str(tmp_path / "outputs.json"))
+    expected = "verify: no outputs for stack 'dev': error: the backend went away\n"
+    assert run_verify(capsys, "--stack", "dev") == (2, "", expected)

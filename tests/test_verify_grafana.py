@@ -7,7 +7,9 @@ import base64
 import io
 import json
 import re
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -166,15 +168,17 @@ class RecordingKafka:
 
 
 def grafana_answering(routes: dict[str, tuple[int, str]], rules: dict, triggered: list) -> Callable:
-    """Grafana's answers by path; the mid-price rule turns pending once a canary was produced."""
+    """Grafana's answers by path (an error route wins); the mid-price rule turns pending once a canary was produced."""
 
     def get(path: str) -> tuple[int, object]:
+        status, fixture = routes.get(path, (404, "dashboard_not_found.json"))
+        if path in routes and status != 200:
+            return status, json.loads((FIXTURES / fixture).read_text())
         if path == RULES_PATH:
             rules["data"]["groups"][0]["rules"][0]["state"] = "pending" if triggered else "inactive"
             return 200, rules
         if path.startswith("/api/v1/provisioning/alert-rules/"):
             return 200, json.loads((FIXTURES / "alert_rule_ok.json").read_text())
-        status, fixture = routes.get(path, (404, "dashboard_not_found.json"))
         return status, json.loads((FIXTURES / fixture).read_text())
 
     return get
@@ -209,6 +213,7 @@ def test_the_grafana_hop_checks_everything_and_drives_the_alert(monkeypatch: pyt
         "healthy", "datasource health check", "dashboard", "alert rules provisioned", "alert rules evaluated",
         "mid-price alert")], lines  # fmt: skip
     assert lines[3].endswith("alert rules mid-price-above, data-freshness, reports-lost")
+    assert lines[4].endswith("mid price above threshold: inactive, no new rows: inactive, reports lost: inactive")
     assert "'mid price above threshold' pending or firing after 0 s (level-1 mid 9.91)" in lines[5]
     [(topic, [canary])] = seen["kafka"].produced
     report = json.loads(canary)
@@ -250,6 +255,7 @@ def answering(*answers: tuple[int, str | object]) -> GrafanaHop:
 
 def test_what_each_check_found_is_said_exactly() -> None:
     assert answering((200, "health_ok.json")).healthy() == "Grafana 12.1.1, database ok"
+    assert answering((200, {"database": "ok"})).healthy() == "Grafana ?, database ok"  # a version it keeps to itself
     assert (
         answering((200, "datasource_health_ok.json")).datasource_healthy("ds")
         == "datasource ds: Data source is working"
@@ -327,15 +333,15 @@ def test_a_broken_rule_is_said_exactly() -> None:
 
 
 def test_rules_are_polled_at_the_hops_pace(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Evaluated on the fourth answer: found within 0.5 s only when polling every POLL_S, not every 0.2 s."""
+    """Evaluated on the fourth answer: found within 0.3 s only when polling every POLL_S, not every 0.2 s."""
     monkeypatch.setattr(grafana_hop, "POLL_S", 0.01)
     never = rules_body(**{"no new rows": {"lastEvaluation": "0001-01-01T00:00:00Z"}})
     answers = [never, never, never, rules_body(**{"no new rows": {}})]
     hop = GrafanaHop(lambda path: (200, answers.pop(0) if len(answers) > 1 else answers[0]))
-    assert hop.rules_evaluated(["no new rows"], timeout_s=0.5) == "no new rows: inactive"
+    assert hop.rules_evaluated(["no new rows"], timeout_s=0.3) == "no new rows: inactive"
     pending = [rules_body(**{"no new rows": {"state": s}}) for s in ("inactive", "inactive", "inactive", "pending")]
     hop = GrafanaHop(lambda path: (200, pending.pop(0) if len(pending) > 1 else pending[0]))
-    assert hop.until_alerting("no new rows", lambda: None, timeout_s=0.5) < 0.5
+    assert hop.until_alerting("no new rows", lambda: None, timeout_s=0.3) < 0.3
 
 
 def test_alerting_on_a_rule_grafana_does_not_list_fails_with_no_state() -> None:
@@ -389,7 +395,9 @@ def test_no_answer_names_the_reason() -> None:
 def test_each_grafana_failure_points_at_its_logs_and_the_alert_waits_long_enough(monkeypatch) -> None:
     broken = {**HEALTHY,
               "/api/datasources/uid/pipelining-data-clickhouse/health": (400, "datasource_health_error.json"),
-              "/api/dashboards/uid/pipelining-data-market": (404, "dashboard_not_found.json")}  # fmt: skip
+              "/api/dashboards/uid/pipelining-data-market": (404, "dashboard_not_found.json"),
+              "/api/v1/provisioning/alert-rules/data-freshness": (404, "alert_rule_not_found.json"),
+              RULES_PATH: (500, "health_db_failing.json")}  # fmt: skip
     waited: list[float] = []
 
     def until_alerting(self, name: str, keep_triggering, timeout_s: float) -> float:
@@ -401,6 +409,18 @@ def test_each_grafana_failure_points_at_its_logs_and_the_alert_waits_long_enough
     hints = {line.split(" (")[0]: line.rsplit("SERVICE=", 1)[1] for line in lines if "look further" in line}
     assert hints == {"verify: FAIL grafana: datasource health check": "clickhouse",
                      "verify: FAIL grafana: dashboard": "grafana",
+                     "verify: FAIL grafana: alert rules provisioned": "grafana",
+                     "verify: FAIL grafana: alert rules evaluated": "grafana",
                      "verify: FAIL grafana: mid-price alert": "grafana"}  # fmt: skip
     spec = SchemaSpec(shape=ReportShape(random_decimal=2))
     assert waited == [2 * EVALUATION_INTERVAL_S + 60 + landing_bound_s(spec)]  # two evaluations, `for`, a flush
+
+
+def test_a_grafana_that_takes_the_connection_but_never_answers_fails_within_the_timeout() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # the kernel accepts; nobody ever reads or answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        began = time.monotonic()
+        with pytest.raises(Failed) as failure:
+            basic_auth_get(url, "admin", "pw", timeout_s=0.5)("/api/health")
+        assert time.monotonic() - began < 3
+    assert str(failure.value) == f"expected an answer from Grafana at {url}, saw no answer (timed out)"

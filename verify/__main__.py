@@ -29,6 +29,7 @@ from verify.kafka_hop import Canary, KafkaHop, canary_report, price_above
 
 CANARIES = 10
 CANARY_SPACING_S = 0.2
+PULUMI_TIMEOUT_S = 120.0  # reading a stack's outputs or history (the backend may be remote)
 ALERT_RULE = "mid price above threshold"
 REQUIRED_OUTPUTS = (
     "kafkaBootstrapServers",
@@ -115,14 +116,24 @@ def parse_time(value: Any) -> float:
     """A Pulumi history time: unix seconds, or an ISO-8601 / RFC 3339 string."""
     if isinstance(value, int | float):
         return float(value)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(str(value)).timestamp()  # Python >= 3.11 reads a trailing Z as UTC
 
 
 def _pulumi(*args: str) -> subprocess.CompletedProcess[str]:
+    # no terminal to answer from: a prompt (a passphrase, a login) fails at once instead of waiting unseen
     try:
-        return subprocess.run(["pulumi", *args], capture_output=True, text=True, timeout=120, check=False)
+        return subprocess.run(
+            ["pulumi", *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=PULUMI_TIMEOUT_S,
+            check=False,  # a failure is read from its exit code and stderr
+        )
     except FileNotFoundError:
         raise UsageError("the Pulumi CLI is not on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"`pulumi {' '.join(args[:2])}` did not answer within {PULUMI_TIMEOUT_S:g} s") from None
 
 
 def _last_line(text: str) -> str:
