@@ -136,7 +136,8 @@ def test_a_flush_that_times_out_is_logged_not_raised(
     began = time.monotonic()
     sink.close(1.0)
     assert time.monotonic() - began < 3
-    assert "flush incomplete after 1.0s" in caplog.text and "(undelivered=1)" in caplog.text
+    [flush] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("flush")]
+    assert re.fullmatch(r"flush incomplete after 1\.0s: KafkaTimeoutError: .+ \(undelivered=1\)", flush), flush
 
 
 def test_request_timeout_fits_inside_the_delivery_timeout() -> None:
@@ -437,3 +438,24 @@ def test_produce_stops_while_the_sink_waits_for_room(cuttable: tuple[TansuBroker
     assert time.monotonic() - began < 1.0 + 2 * sinks.WAIT_SLICE_S + 1
     assert sink.produced == 1 + 2
     sink.close(0)
+
+
+def test_a_send_before_the_topic_is_known_waits_and_says_so_until_stopped(
+    cuttable: tuple[TansuBroker, TcpProxy], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broker, proxy = cuttable
+    monkeypatch.setattr(sinks, "BROKER_WAIT_MS", 300)  # one attempt to get the topic's metadata
+    config = load_config({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_TOPIC": "unknown",
+                          "MAX_BUFFERED_REPORTS": "1"})  # fmt: skip
+    stop = threading.Event()
+    sink = KafkaSink(config, stop)
+    proxy.cut()  # connected, but the topic's partitions were never asked for
+    threading.Timer(1.0, stop.set).start()
+    assert sink.send(b"{}", stop) is False
+    waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting for topic")]
+    assert len(waits) >= 2, waits  # asked again, not given up
+    assert waits[0].startswith("waiting for topic unknown: KafkaTimeoutError: "), waits[0]
+    proxy.restore()
+    assert sink.send(b"{}", threading.Event())  # the slot was given back when it stopped waiting
+    wait_for(lambda: sink.delivered == 1)
+    sink.close(1)
