@@ -1,4 +1,4 @@
-"""A TCP proxy that a test can cut and restore, to simulate a network outage."""
+"""A TCP proxy that a test can cut and restore, or silence, to simulate a network outage or a hung peer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import threading
 class TcpProxy:
     """Forwards 127.0.0.1:`listen_port` to 127.0.0.1:`target_port`.
 
-    `cut()` drops every open connection and refuses new ones; `restore()` accepts again.
+    `cut()` drops every open connection and refuses new ones; `restore()` accepts again. `silence()` keeps every
+    connection open but forwards nothing either way: a peer that takes requests and never answers.
     """
 
     def __init__(self, listen_port: int, target_port: int) -> None:
@@ -21,6 +22,7 @@ class TcpProxy:
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self._closed = threading.Event()
+        self._silent = threading.Event()
 
     def start(self) -> TcpProxy:
         self.restore()
@@ -39,6 +41,9 @@ class TcpProxy:
             listener.close()
         for sock in doomed:
             _close(sock)
+
+    def silence(self) -> None:
+        self._silent.set()
 
     def stop(self) -> None:
         self.cut()
@@ -69,7 +74,8 @@ class TcpProxy:
                         data = key.fileobj.recv(65536)
                         if not data:
                             raise ConnectionResetError
-                        peers[key.fileobj].sendall(data)
+                        if not self._silent.is_set():
+                            peers[key.fileobj].sendall(data)
             except (OSError, ValueError):
                 pass
             finally:

@@ -24,6 +24,7 @@ from infra.kafka_topic import TopicProvider
 from schema.spec import SchemaSpec
 from testbed.broker import TansuBroker, free_port
 from testbed.clickhouse import ChdbClient, apply_schema
+from testbed.tcp_proxy import TcpProxy
 from verify import __main__ as verify_main
 from verify import checks as checks_module
 from verify import clickhouse_hop, kafka_hop
@@ -673,3 +674,30 @@ def test_outputs_pulumi_printed_before_failing_are_not_trusted(
     monkeypatch.setenv("OUTPUTS", str(tmp_path / "outputs.json"))
     expected = "verify: no outputs for stack 'dev': error: the backend went away\n"
     assert run_verify(capsys, "--stack", "dev") == (2, "", expected)
+
+
+# kafka-python's close raises when its flush times out, and its finaliser tries again when collected
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_broker_that_stops_answering_fails_the_canaries_in_one_line_within_the_waits(
+    cuttable: tuple[TansuBroker, TcpProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kafka  # noqa: PLC0415 -- the class the hop imports on use
+
+    broker, proxy = cuttable
+    topic = make_topic(broker, partitions=1)
+    real = kafka.KafkaProducer
+
+    def answering_until_the_send(**config: object) -> kafka.KafkaProducer:
+        producer = real(**config)
+        producer.partitions_for(topic)  # connected and the topic's leader known: then the broker goes quiet
+        proxy.silence()
+        return producer
+
+    monkeypatch.setattr(kafka, "KafkaProducer", answering_until_the_send)
+    monkeypatch.setattr(kafka_hop, "ACK_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(kafka_hop, "CLOSE_TIMEOUT_S", 0.5)
+    began = time.monotonic()
+    with pytest.raises(Failed) as failure:
+        KafkaHop(broker.bootstrap).produce(topic, [canary_report(ReportShape())])
+    assert str(failure.value) == "expected canary 1 acknowledged within 0.5 s, saw no answer"
+    assert time.monotonic() - began < 0.5 + 0.5 + 2  # the acknowledgement's wait, then the close's

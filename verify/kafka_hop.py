@@ -10,6 +10,7 @@ row left at the same position by an earlier topic or cluster is never mistaken f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -17,11 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from kafka.errors import KafkaTimeoutError
+
 from generator.contract import LEVEL_PRICE_STEP, ReportShape
 from verify.checks import Failed
 
 CANARY_KEY = b"verify-canary"
 ACK_TIMEOUT_S = 30
+CLOSE_TIMEOUT_S = 5  # for the canaries still unacknowledged when one was not acknowledged in time
 BOOTSTRAP_TIMEOUT_MS = 5000  # how long to look for a broker before the check fails
 
 
@@ -98,10 +102,14 @@ class KafkaHop:
         producer = KafkaProducer(bootstrap_servers=self._servers, acks="all", bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
         try:
             canaries = []
-            for report in reports:
-                metadata = producer.send(topic, report, key=CANARY_KEY).get(timeout=ACK_TIMEOUT_S)
+            for number, report in enumerate(reports, start=1):
+                try:
+                    metadata = producer.send(topic, report, key=CANARY_KEY).get(timeout=ACK_TIMEOUT_S)
+                except KafkaTimeoutError:
+                    raise Failed(f"canary {number} acknowledged within {ACK_TIMEOUT_S:g} s", "no answer") from None
                 canaries.append(Canary(metadata.partition, metadata.offset, time.time(), stored_ms(report)))
                 time.sleep(spacing_s)
             return canaries
         finally:
-            producer.close(timeout=5)
+            with contextlib.suppress(KafkaTimeoutError):  # the canaries not acknowledged: the failure says so
+                producer.close(timeout=CLOSE_TIMEOUT_S)
