@@ -538,6 +538,7 @@ def test_canaries_wait_for_every_in_sync_replica(broker: TansuBroker, monkeypatc
     monkeypatch.setattr(kafka, "KafkaProducer", lambda **config: made.append(config) or real(**config))
     [canary] = KafkaHop(broker.bootstrap).produce("acks", [canary_report(ReportShape())])
     assert made[0]["acks"] == "all" and made[0]["bootstrap_servers"] == [broker.bootstrap]
+    assert made[0]["bootstrap_timeout_ms"] == kafka_hop.BOOTSTRAP_TIMEOUT_MS  # a missing broker fails the check soon
     assert canary.acked_at <= time.time() and canary.timestamp_ms % 1000 == 999
 
 
