@@ -50,3 +50,8 @@ def run_generator(*args: str, env: dict[str, str] | None = None, **popen: object
         env=environment,
         **{"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen},
     )
+
+
+def look_further(lines: list[str]) -> dict[str, str]:
+    """`make verify`'s failed checks, each with the service whose logs its line points at."""
+    return {line.split(" (")[0]: line.rsplit("SERVICE=", 1)[1] for line in lines if "look further" in line}

@@ -46,6 +46,18 @@ def summary(caplog: pytest.LogCaptureFixture) -> dict[str, int | str]:
     return {key: value if key == "reason" else int(value) for key, value in found[0].items()}
 
 
+def cut_once_delivering(broker: TansuBroker, proxy: TcpProxy, topic: str) -> threading.Thread:
+    """Cuts the broker off as soon as `topic` holds a report (started; join it)."""
+
+    def cut() -> None:
+        wait_until_stored(broker.bootstrap, topic, 30)
+        proxy.cut()
+
+    cutter = threading.Thread(target=cut)
+    cutter.start()
+    return cutter
+
+
 def not_delivered(caplog: pytest.LogCaptureFixture, topic: str) -> list[logging.LogRecord]:
     """The failed deliveries logged for `topic` (each test has its own: a sink of an earlier test may fail late)."""
     return [
@@ -181,12 +193,7 @@ def test_main_delivers_count_reports_and_summarises(broker: TansuBroker, run_mai
 def test_main_counts_reports_that_failed_during_a_cut(cuttable, run_main, caplog) -> None:
     broker, proxy = cuttable
 
-    def cut_once_delivering() -> None:
-        wait_until_stored(broker.bootstrap, "cut", 30)
-        proxy.cut()
-
-    cutter = threading.Thread(target=cut_once_delivering)
-    cutter.start()
+    cutter = cut_once_delivering(broker, proxy, "cut")
     code = run_main("--count", "200", KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, KAFKA_TOPIC="cut",
                     CREATE_REPORT_INTERVAL="0.01", SHUTDOWN_TIMEOUT="2", **FAST_FAILURE)  # fmt: skip
     cutter.join()
@@ -407,12 +414,7 @@ def test_a_signal_ends_the_run_and_the_summary_says_so(run_main, caplog, capsysb
 def test_the_final_flush_gets_shutdown_timeout_and_no_longer(cuttable, run_main, caplog) -> None:
     broker, proxy = cuttable
 
-    def cut_once_delivering() -> None:
-        wait_until_stored(broker.bootstrap, "late", 30)
-        proxy.cut()
-
-    cutter = threading.Thread(target=cut_once_delivering)
-    cutter.start()
+    cutter = cut_once_delivering(broker, proxy, "late")
     began = time.monotonic()
     code = run_main("--count", "100", KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, KAFKA_TOPIC="late",
                     CREATE_REPORT_INTERVAL="0.01", SHUTDOWN_TIMEOUT="1")  # fmt: skip

@@ -26,6 +26,7 @@ from schema.spec import SchemaSpec
 from testbed.broker import TansuBroker, abandon, free_port
 from testbed.clickhouse import ChdbClient, apply_schema
 from testbed.tcp_proxy import TcpProxy
+from tests.conftest import look_further
 from verify import __main__ as verify_main
 from verify import checks as checks_module
 from verify import clickhouse_hop, kafka_hop
@@ -395,7 +396,7 @@ def test_without_canaries_the_landing_checks_fail_as_not_run(chdb_spec: SchemaSp
     lines = out.getvalue().splitlines()
     assert "verify: FAIL clickhouse: canaries landed (not run: no canary was produced)" in lines
     assert not any("no canary dead-lettered" in line for line in lines)
-    hints = {line.split(" (")[0]: line.rsplit("SERVICE=", 1)[1] for line in lines if "look further" in line}
+    hints = look_further(lines)
     assert hints == {"verify: FAIL clickhouse: rows keep arriving": "generator",
                      "verify: FAIL clickhouse: Kafka consumers healthy": "clickhouse"}  # fmt: skip
     assert "rows from the generator in the last 90 s" in out.getvalue()  # three report intervals of 30 s
@@ -614,7 +615,7 @@ def test_each_clickhouse_failure_points_at_its_logs(chdb_spec: SchemaSpec, monke
     out, figures = io.StringIO(), verify_main.Figures()
     verify_main._clickhouse(outputs, quick, "dev", time.time() - 60, canaries, Checks(out=out), figures)
     lines = out.getvalue().splitlines()
-    hints = {line.split(" (")[0]: line.rsplit("SERVICE=", 1)[1] for line in lines if "look further" in line}
+    hints = look_further(lines)
     assert hints == {"verify: FAIL clickhouse: canaries landed": "clickhouse",
                      "verify: FAIL clickhouse: no canary dead-lettered": "clickhouse",
                      "verify: FAIL clickhouse: rows keep arriving": "generator",

@@ -20,6 +20,7 @@ from dashboards.alerts import EVALUATION_INTERVAL_S
 from generator.contract import ReportShape
 from schema.spec import SchemaSpec
 from testbed.broker import free_port
+from tests.conftest import look_further
 from verify import __main__ as verify_main
 from verify import grafana_hop
 from verify.checks import Checks, Failed
@@ -406,7 +407,7 @@ def test_each_grafana_failure_points_at_its_logs_and_the_alert_waits_long_enough
 
     monkeypatch.setattr(grafana_hop.GrafanaHop, "until_alerting", until_alerting)
     lines, _ = run_grafana_hop(monkeypatch, alert=True, routes=broken)
-    hints = {line.split(" (")[0]: line.rsplit("SERVICE=", 1)[1] for line in lines if "look further" in line}
+    hints = look_further(lines)
     assert hints == {"verify: FAIL grafana: datasource health check": "clickhouse",
                      "verify: FAIL grafana: dashboard": "grafana",
                      "verify: FAIL grafana: alert rules provisioned": "grafana",
