@@ -76,6 +76,42 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return {}
 
 
+@dataclass(frozen=True)
+class RecordedOptions:
+    """The resource options that change what the engine does with a resource, as the program set them."""
+
+    parent: tuple[str, str] | None
+    provider: tuple[str, str] | None
+    delete_before_replace: bool
+    ignore_changes: tuple[str, ...]
+    replace_on_changes: tuple[str, ...]
+    retain_on_delete: bool
+    protect: bool
+    custom_timeouts: tuple[str | None, str | None, str | None]
+    additional_secret_outputs: tuple[str, ...]
+    aliases: int
+
+    @classmethod
+    def of(cls, opts: pulumi.ResourceOptions) -> RecordedOptions:
+        timeouts = opts.custom_timeouts
+        return cls(
+            parent=_identity(opts.parent),
+            provider=_identity(opts.provider),
+            delete_before_replace=bool(opts.delete_before_replace),
+            ignore_changes=tuple(opts.ignore_changes or ()),
+            replace_on_changes=tuple(opts.replace_on_changes or ()),
+            retain_on_delete=bool(opts.retain_on_delete),
+            protect=bool(opts.protect),
+            custom_timeouts=(timeouts.create, timeouts.update, timeouts.delete) if timeouts else (None, None, None),
+            additional_secret_outputs=tuple(opts.additional_secret_outputs or ()),
+            aliases=len(opts.aliases or ()),
+        )
+
+
+def _identity(resource: pulumi.Resource | None) -> tuple[str, str] | None:
+    return None if resource is None else (resource._type, resource._name)
+
+
 @dataclass
 class Program:
     """What one run of the program registered."""
@@ -84,6 +120,8 @@ class Program:
     # (type, name) → the (type, name) of each resource it waits for: names alone repeat across types (the
     # ClickHouse container and the ClickHouse datasource are both "clickhouse")
     depends_on: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+    # (type, name) → the resource options the program set (mocks never see them: a stack transformation does)
+    options: dict[tuple[str, str], RecordedOptions] = field(default_factory=dict)
 
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
         return [resource for resource in self.resources if resource.typ == typ]
@@ -120,14 +158,16 @@ def run_program(stack: str = "dev", config: Mapping[str, str] | None = None) -> 
     pulumi.runtime.set_all_config({f"{PROJECT}:{name}": value for name, value in values.items()})
     program = Program(mocks.created)
 
-    def record_dependencies(args: pulumi.ResourceTransformationArgs) -> None:
-        program.depends_on[(args.type_, args.name)] = [
+    def record_options(args: pulumi.ResourceTransformationArgs) -> None:
+        identity = (args.type_, args.name)
+        program.depends_on[identity] = [
             (dependency._type, dependency._name) for dependency in args.opts.depends_on or []
         ]
+        program.options[identity] = RecordedOptions.of(args.opts)
 
     @pulumi.runtime.test
     def run() -> None:
-        pulumi.runtime.register_stack_transformation(record_dependencies)
+        pulumi.runtime.register_stack_transformation(record_options)
         runpy.run_path(str(PROGRAM), run_name="__main__")
 
     run()
