@@ -94,8 +94,8 @@ up: ## deploy the stack (STACK=dev by default) to the local Docker engine and pr
 preview: ## show what `make up` would change (pulumi preview --diff)
 	@scripts/pulumi-stack.sh $@ "$(STACK)"
 
-destroy: ## remove every container, network and volume of the stack (asks first; YES=1 does not)
-	@YES="$(YES)" scripts/pulumi-stack.sh $@ "$(STACK)"
+destroy: ## remove every container, network and volume of the stack (asks first; YES=1 does not; FORCE=1: ClickHouse is gone)
+	@YES="$(YES)" FORCE="$(FORCE)" scripts/pulumi-stack.sh $@ "$(STACK)"
 
 outputs: ## print the stack's URLs, users and passwords
 	@scripts/pulumi-stack.sh $@ "$(STACK)"

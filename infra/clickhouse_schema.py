@@ -34,7 +34,14 @@ from pulumi.dynamic import (
 )
 
 from generator.contract import ReportShape
-from infra.provider_support import DEFAULT_WAIT_TIMEOUT_S, first_answer, first_line, wait_timeout_s
+from infra.provider_support import (
+    DEFAULT_WAIT_TIMEOUT_S,
+    FORCE_DELETE_WAIT_S,
+    first_answer,
+    first_line,
+    forced_delete,
+    wait_timeout_s,
+)
 from schema.render import schema_objects
 from schema.spec import ORDER_BY, TARGET_ENGINE, SchemaSpec, target_columns, validate
 
@@ -44,6 +51,7 @@ SCHEMA_KEYS = (
 FIRST_TARGET_ENGINE = "MergeTree"  # what state written before `targetEngine` existed holds
 DATA_KINDS = frozenset({"database", "table", "kafka_table", "view", "rollup"})
 ACCESS_KINDS = frozenset({"access"})
+FORCE_HINT = "`make destroy FORCE=1` removes the stack without dropping the schema (its data goes with the volume)"
 
 
 class SchemaError(Exception):
@@ -261,8 +269,17 @@ class SchemaProvider(ResourceProvider):
         return UpdateResult(outs=dict(news))
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Drop every object. A ClickHouse that never answers fails the destroy with the way out named; under
+        `make destroy FORCE=1` its schema is left to go with its container and volumes."""
         names = _names(props, _managed_kinds(props))[::-1]
-        self._run(self._connect(props), _statements_of(props, names, "drop"), props)
+        force = forced_delete()
+        try:
+            client = self._connect({**props, "waitTimeoutSeconds": FORCE_DELETE_WAIT_S} if force else props)
+        except SchemaError as error:
+            if force:
+                return
+            raise SchemaError(f"{error}; if it is gone for good, {FORCE_HINT}") from None
+        self._run(client, _statements_of(props, names, "drop"), props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Report which objects still exist; an object dropped by hand disappears from `objects`."""

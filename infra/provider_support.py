@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 DEFAULT_WAIT_TIMEOUT_S = 120  # how long a provider waits for its service to answer, unless told otherwise
+# `make destroy FORCE=1` sets this for `pulumi destroy`: a delete whose service does not answer leaves the
+# service's objects to go with its container and volumes instead of failing the destroy
+FORCE_DELETE_ENV = "PIPELINING_DATA_FORCE_DELETE"
+FORCE_DELETE_WAIT_S = 5.0  # with FORCE, how long a delete still tries to reach its service
+
+
+def forced_delete() -> bool:
+    """Whether this run is `make destroy FORCE=1`."""
+    return os.environ.get(FORCE_DELETE_ENV) == "1"
 
 
 def wait_timeout_s(props: Mapping[str, Any]) -> float:

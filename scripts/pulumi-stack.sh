@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make up / preview / destroy / outputs / verify / stack / stacks / status / logs: the stacks of this checkout.
 #   scripts/pulumi-stack.sh up|preview|destroy|outputs|verify|stack|stacks|status|logs [STACK]
-# Read from the environment: YES=1 (destroy without asking), ALERT=1 (verify), SERVICE and FOLLOW=1 (logs).
+# Read from the environment: YES=1 (destroy without asking), FORCE=1 (destroy a stack whose ClickHouse is gone),
+# ALERT=1 (verify), SERVICE and FOLLOW=1 (logs).
 # State: Pulumi.yaml's `backend: url: file://.` (a file backend in ./.pulumi/, relative to the directory
 # pulumi runs in: always the checkout root here) unless PULUMI_BACKEND_URL is set. Secrets in it are
 # encrypted with a passphrase generated once into .pulumi-passphrase unless PULUMI_CONFIG_PASSPHRASE(_FILE)
@@ -37,8 +38,14 @@ need_docker() {
     fail "the Docker engine is not reachable: start Docker (or set DOCKER_HOST) and check with 'docker info'"
 }
 
+# Pulumi takes a variable that is set but empty as the passphrase itself (docs/upstream.md): refused here.
 use_local_secrets() {
-  if [[ -z ${PULUMI_CONFIG_PASSPHRASE:-} && -z ${PULUMI_CONFIG_PASSPHRASE_FILE:-} ]]; then
+  local variable
+  for variable in PULUMI_CONFIG_PASSPHRASE PULUMI_CONFIG_PASSPHRASE_FILE; do
+    [[ -n ${!variable+set} && -z ${!variable} ]] &&
+      fail "$variable is set but empty: Pulumi would use the empty value; unset it (a passphrase is generated into .pulumi-passphrase) or give it a value"
+  done
+  if [[ -z ${PULUMI_CONFIG_PASSPHRASE+set} && -z ${PULUMI_CONFIG_PASSPHRASE_FILE+set} ]]; then
     local passphrase="$root/.pulumi-passphrase"
     if [[ ! -s $passphrase ]]; then
       (umask 077 && head -c 32 /dev/urandom | base64 > "$passphrase")
@@ -48,14 +55,26 @@ use_local_secrets() {
   fi
 }
 
+# `pulumi stack select`: 0 selected, 1 no such stack (Pulumi exits 6 for that: docs/upstream.md); any other
+# failure (a wrong passphrase, an unreachable backend) stops here with what Pulumi said.
+stack_exists() {
+  local said code=0
+  said=$(pulumi stack select "$stack" 2>&1 > /dev/null) || code=$?
+  case $code in
+    0) return 0 ;;
+    6) return 1 ;;
+  esac
+  fail "'pulumi stack select $stack' failed (exit $code): $(printf '%s' "$said" | tr '\n' ' ')"
+}
+
 select_stack() {
-  pulumi stack select "$stack" > /dev/null 2>&1 ||
+  stack_exists ||
     fail "no stack '$stack' in this checkout's state: 'make stacks' lists them, 'make stack NAME=$stack' creates it"
 }
 
 # A new stack starts from dev's config without dev's host ports, so it gets ports of its own.
 select_or_create_stack() {
-  if pulumi stack select "$stack" > /dev/null 2>&1; then
+  if stack_exists; then
     return
   fi
   local config="$root/Pulumi.$stack.yaml"
@@ -177,7 +196,13 @@ case $action in
     policy_args
     pulumi preview --stack "$stack" --diff "${policy[@]}"
     ;;
-  destroy) pulumi destroy --stack "$stack" --yes ;;
+  destroy)
+    if [[ ${FORCE:-} == 1 ]]; then
+      echo "make destroy: FORCE=1: a ClickHouse that does not answer within 5 s is not asked to drop the schema; its data goes with the stack's volumes" >&2
+      export PIPELINING_DATA_FORCE_DELETE=1 # read by the schema provider's delete (infra/provider_support.py)
+    fi
+    pulumi destroy --stack "$stack" --yes
+    ;;
   outputs) pulumi stack output --stack "$stack" --show-secrets ;;
   verify)
     alert=()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infra.provider_support import FORCE_DELETE_WAIT_S
 from tests.conftest import REPO_ROOT
 
 BASE_TOOLS = (
@@ -86,19 +87,28 @@ def test_a_bad_stack_name_is_refused(tmp_path: Path) -> None:
     ]
 
 
-def recording_pulumi(tmp_path: Path, bind_address: str = "", existing: tuple[str, ...] = ()) -> Path:
+SELECT_FAILURE = "error: failed to load checkpoint: incorrect passphrase"
+
+
+def recording_pulumi(
+    tmp_path: Path, bind_address: str = "", existing: tuple[str, ...] = (), select_exit: int = 6
+) -> Path:
     """A stand-in for the Pulumi CLI that records its arguments and the backend it was pointed at: how the
     script drives Pulumi is what is tested here (no engine runs). `stack select` succeeds for `existing`
-    stacks only, and fails as the CLI does for any other (`no stack named ... found`)."""
+    stacks only, and fails as the CLI does for any other (exit 6, `no stack named ... found`), or with
+    `select_exit` and another reason."""
     directory = bin_dir(tmp_path, {"docker": 0})
     log = tmp_path / "pulumi.log"
+    reason = "error: no stack named '$3' found" if select_exit == 6 else SELECT_FAILURE
     (directory / "pulumi").write_text(
         "#!/bin/sh\n"
         f'echo "$*" >> {log}\n'
         f'echo "backend=$PULUMI_BACKEND_URL pwd=$PWD" >> {log}.env\n'
+        f'[ -n "$PIPELINING_DATA_FORCE_DELETE" ] && echo "force=$PIPELINING_DATA_FORCE_DELETE $*" >> {log}.env\n'
         f'eval last=\\${{$#}}; case "$last" in *pipelining-data-policy*) cat "$last" >> {log} ;; esac\n'
         'case "$1 $2" in\n'
-        f'  "stack select") case " {" ".join(existing)} " in *" $3 "*) exit 0 ;; esac; exit 255 ;;\n'
+        f'  "stack select") case " {" ".join(existing)} " in *" $3 "*) exit 0 ;; esac\n'
+        f'    echo "{reason}" >&2; exit {select_exit} ;;\n'
         f'  "config get") [ -n "{bind_address}" ] && echo "{bind_address}" && exit 0; exit 1 ;;\n'
         "esac\n"
     )
@@ -301,3 +311,40 @@ def test_verify_runs_the_verify_module_for_an_existing_stack_only(tmp_path: Path
     assert known.returncode == 2
     assert known.stderr.strip().splitlines()[0].startswith("verify: no outputs for stack 'dev'")
     assert "stack output --json --show-secrets --stack dev" in (tmp_path / "pulumi.log").read_text()
+
+
+def test_a_select_that_fails_for_another_reason_says_what_pulumi_said(tmp_path: Path) -> None:
+    pulumi = recording_pulumi(tmp_path, existing=("dev",), select_exit=255)
+    for target in ("outputs", "up"):
+        result = run_with_state(target, pulumi, tmp_path, "STACK=alice")
+        assert result.returncode == 2
+        assert our_lines(result) == [f"make {target}: 'pulumi stack select alice' failed (exit 255): {SELECT_FAILURE}"]
+    assert "stack init" not in (tmp_path / "pulumi.log").read_text()
+
+
+@pytest.mark.parametrize("variable", ["PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"])
+def test_an_empty_passphrase_is_refused_before_pulumi_uses_it(tmp_path: Path, variable: str) -> None:
+    path = recording_pulumi(tmp_path, existing=("dev",))
+    env = {"PATH": str(path), "HOME": str(tmp_path), variable: ""}
+    result = subprocess.run(["make", "outputs"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                            timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert our_lines(result) == [
+        f"make outputs: {variable} is set but empty: Pulumi would use the empty value; unset it "
+        "(a passphrase is generated into .pulumi-passphrase) or give it a value"
+    ]
+    assert not (tmp_path / "pulumi.log").exists()
+
+
+def test_forced_destroy_tells_the_schema_provider_and_says_what_it_does(tmp_path: Path) -> None:
+    plain = docker_make(tmp_path, "destroy", "YES=1")
+    assert plain.returncode == 0, plain.stderr
+    assert "force=" not in (tmp_path / "pulumi.log.env").read_text()
+    forced = docker_make(tmp_path, "destroy", "YES=1", "FORCE=1")
+    assert forced.returncode == 0, forced.stderr
+    assert our_lines(forced) == [
+        f"make destroy: FORCE=1: a ClickHouse that does not answer within {FORCE_DELETE_WAIT_S:g} s is not asked "
+        "to drop the schema; "
+        "its data goes with the stack's volumes"
+    ]
+    assert "force=1 destroy --stack dev --yes" in (tmp_path / "pulumi.log.env").read_text()

@@ -16,6 +16,7 @@ import pytest
 from generator.contract import ReportShape
 from generator.report import ReportFactory
 from infra.clickhouse_schema import (
+    FORCE_HINT,
     SchemaError,
     SchemaProvider,
     connect_http,
@@ -23,6 +24,7 @@ from infra.clickhouse_schema import (
     schema_inputs,
     spec_from,
 )
+from infra.provider_support import FORCE_DELETE_ENV, FORCE_DELETE_WAIT_S
 from schema.spec import SchemaSpec
 from testbed.broker import free_port
 from testbed.clickhouse import ChdbClient, as_kafka_rows
@@ -195,6 +197,38 @@ def test_waiting_for_an_absent_clickhouse_ends_in_time() -> None:
         connect_http(props)
     assert 3 <= time.monotonic() - started < 10
     assert "\n" not in str(raised.value)
+
+
+def unreachable(spec: SchemaSpec, wait_s: float) -> dict[str, Any]:
+    """Props whose ClickHouse is gone: nothing listens on the port."""
+    connection = {"host": "127.0.0.1", "port": free_port(), "adminUser": "admin", "adminPassword": "x"}
+    return props_for(spec, **connection, waitTimeoutSeconds=wait_s)
+
+
+def test_destroy_with_clickhouse_gone_names_the_way_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(FORCE_DELETE_ENV, raising=False)
+    with pytest.raises(SchemaError) as raised:
+        SchemaProvider().delete("market", unreachable(SchemaSpec(), wait_s=0))
+    message = str(raised.value)
+    assert message.startswith("ClickHouse at http://127.0.0.1:") and " did not answer in time: " in message
+    assert message.endswith(f"; if it is gone for good, {FORCE_HINT}") and "\n" not in message
+
+
+def test_forced_destroy_leaves_an_unreachable_schema_to_go_with_its_volume(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make destroy FORCE=1`: the delete tries its server briefly, then succeeds without it."""
+    monkeypatch.setenv(FORCE_DELETE_ENV, "1")
+    started = time.monotonic()
+    SchemaProvider().delete("market", unreachable(SchemaSpec(), wait_s=600))
+    assert FORCE_DELETE_WAIT_S <= time.monotonic() - started < FORCE_DELETE_WAIT_S + 5
+
+
+def test_forced_destroy_still_drops_the_schema_of_a_server_that_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FORCE_DELETE_ENV, "1")
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}", shape=ReportShape(bid_size=2, ask_size=2))
+    provider = SchemaProvider(connect=lambda _props: ChdbClient())
+    provider.create(props_for(spec))
+    provider.delete(spec.database, props_for(spec))
+    assert spec.database not in {row[0] for row in ChdbClient().query("SELECT name FROM system.databases")}
 
 
 def test_provider_pickles_like_pulumi_pickles_it() -> None:
