@@ -9,6 +9,8 @@ import pytest
 
 from infra.kafka_cluster import kraft_cluster_id
 from infra.kafka_mode import ModeProvider
+from testbed import kafka_image
+from testbed.kafka_image import format_args, format_failure
 from testbed.program import CONTAINER, Program, dev_config, run_program, unwrap
 
 
@@ -70,6 +72,34 @@ def test_kraft_mode_runs_combined_nodes_without_zookeeper(nodes: int) -> None:
         assert "/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:9092" in probe
         assert probe.startswith("KAFKA_HEAP_OPTS=-Xmx64m ")
         assert "kafka-mode" in deployed.waits_for(CONTAINER, f"kafka-{index}")
+
+
+@pytest.mark.parametrize("nodes", [1, 3])
+def test_each_kraft_node_formats_its_storage_as_the_image_does_it(nodes: int) -> None:
+    """apache/kafka 4.3.1 formats storage on every start with `--cluster-id` alone, never `--standalone`: a
+    controller without static voters cannot start, and static voters need no flag (testbed/kafka_image.py)."""
+    deployed = program("kraft", nodes)
+    cluster_ids = set()
+    for index in range(1, nodes + 1):
+        node = env(deployed, f"kafka-{index}")
+        assert format_failure(node) is None, index
+        assert format_args(node) == ["format", f"--cluster-id={node['CLUSTER_ID']}", "-c", kafka_image.CONFIG]
+        properties = kafka_image.server_properties(node)
+        voters = properties["controller.quorum.voters"].split(",")
+        assert len(voters) == nodes and f"{index}@kafka-{index}:9093" in voters  # every node votes, itself too
+        assert "controller.quorum.bootstrap.servers" not in properties  # dynamic quorum: the image cannot format it
+        cluster_ids.add(node["CLUSTER_ID"])
+    assert len(cluster_ids) == 1 and kafka_image.DEFAULT_CLUSTER_ID not in cluster_ids
+
+
+def test_the_image_s_format_rule_tells_a_startable_node_from_one_that_is_not() -> None:
+    node = env(program("kraft", 1), "kafka-1")
+    dynamic = {key: value for key, value in node.items() if key != "KAFKA_CONTROLLER_QUORUM_VOTERS"}
+    assert format_failure({**dynamic, "KAFKA_CONTROLLER_QUORUM_BOOTSTRAP_SERVERS": "kafka-1:9093"}) == (
+        kafka_image.NO_VOTERS
+    )
+    assert format_failure({**node, "KAFKA_PROCESS_ROLES": "broker"}) is None  # a broker needs no voters to format
+    assert kafka_image.server_properties({"KAFKA_A___B__C_D": "x", "KAFKA_HEAP_OPTS": "-Xmx1g"}) == {"a-b_c.d": "x"}
 
 
 def test_downstream_is_the_same_in_both_modes() -> None:

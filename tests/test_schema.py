@@ -120,7 +120,7 @@ def test_malformed_messages_go_to_the_dead_letter_table(client: ChdbClient) -> N
 def test_reader_sql() -> None:
     spec = SchemaSpec(database="market", reader_user="grafana_reader")
     reader = next(o for o in schema_objects(spec) if o.kind == "access")
-    profile, user, grant, system_grant = reader.create
+    profile, user, grant, system_grant, show_tables = reader.create
     assert "readonly = 1" in profile and "max_execution_time = 60 CHANGEABLE_IN_READONLY" in profile
     assert user.startswith(
         "CREATE USER OR REPLACE grafana_reader IDENTIFIED WITH sha256_password BY ${reader_password}"
@@ -128,6 +128,9 @@ def test_reader_sql() -> None:
     assert "SETTINGS PROFILE 'grafana_reader_profile'" in user
     assert grant == "GRANT SELECT ON market.* TO grafana_reader"
     assert system_grant == "GRANT SELECT ON system.kafka_consumers TO grafana_reader"
+    # system.kafka_consumers shows rows only to a holder of SHOW TABLES on *.* (docs/upstream.md): without it the
+    # consumer panels are empty and "consumer exceptions" a green 0
+    assert show_tables == "GRANT SHOW TABLES ON *.* TO grafana_reader"
     client = ChdbClient()
     for sql in reader.create:  # chdb refuses access control, but it still parses the statements
         client.format_query(sql)

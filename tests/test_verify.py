@@ -205,6 +205,26 @@ def test_consumers_healthy_needs_every_consumer_and_no_recent_exception(answer: 
             hop.consumers_healthy()
 
 
+@pytest.mark.parametrize(("reader_rows", "passes"), [(1, True), (2, True), (0, False)])
+def test_a_reader_that_sees_fewer_consumer_rows_than_the_admin_fails(reader_rows: int, passes: bool) -> None:
+    """Without SHOW TABLES on *.*, ClickHouse gives the reader no rows of system.kafka_consumers: the consumer
+    panels would show nothing and "consumer exceptions" a green 0."""
+    client = Answering((reader_rows,))
+    hop = ClickHouseHop(client, SchemaSpec())  # type: ignore[arg-type]
+    if passes:
+        assert hop.sees_the_consumers(admin_rows=1) == f"{reader_rows} consumer row(s), as the admin sees"
+    else:
+        with pytest.raises(Failed) as failure:
+            hop.sees_the_consumers(admin_rows=1)
+        assert str(failure.value) == (
+            "expected the 1 row(s) of system.kafka_consumers the admin sees, saw 0: the consumer panels would be "
+            "empty and 'consumer exceptions' a green 0"
+        )
+    assert client.sent == [
+        "SELECT count() FROM system.kafka_consumers WHERE database = 'market' AND table = 'metrics_queue'"
+    ]
+
+
 def test_no_generator_rows_is_said_with_its_window() -> None:
     with pytest.raises(Failed) as failure:
         ClickHouseHop(Answering((0,)), SchemaSpec()).rows_arriving(30)  # type: ignore[arg-type]

@@ -211,13 +211,22 @@ def _clickhouse(
     )
     checks.run("clickhouse", "Kafka consumers healthy", admin.consumers_healthy, look)
 
-    def as_reader() -> str:
-        reader = HttpClickHouse(
-            outputs["clickhouseUrl"], outputs["clickhouseReaderUser"], outputs["clickhouseReaderPassword"]
-        )
-        return ClickHouseHop(reader, spec).every_grafana_query_runs(float(outputs["midPriceThreshold"]))
+    reader_name = outputs["clickhouseReaderUser"]
 
-    checks.run("clickhouse", f"{outputs['clickhouseReaderUser']} runs every Grafana query", as_reader, look)
+    def as_reader() -> str:
+        client = HttpClickHouse(outputs["clickhouseUrl"], reader_name, outputs["clickhouseReaderPassword"])
+        hops["reader"] = ClickHouseHop(client, spec)
+        return hops["reader"].every_grafana_query_runs(float(outputs["midPriceThreshold"]))
+
+    if checks.run("clickhouse", f"{reader_name} runs every Grafana query", as_reader, look):
+        checks.run(
+            "clickhouse",
+            f"{reader_name} sees the Kafka consumers",
+            lambda: hops["reader"].sees_the_consumers(admin.consumer_rows()),
+            look,
+        )
+    else:
+        checks.skip("clickhouse", f"{reader_name} sees the Kafka consumers", "its queries did not run")
     if deployed_at is not None:
         try:
             figures.first_row_s = admin.first_row_after(deployed_at)

@@ -111,8 +111,7 @@ class ClickHouseHop:
     def consumers_healthy(self) -> str:
         rows = self._client.query(
             "SELECT count(), countIf(arrayExists(t -> t > now() - INTERVAL "
-            f"{EXCEPTION_WINDOW_S} SECOND, exceptions.time)) FROM system.kafka_consumers "
-            f"WHERE database = '{self._spec.database}' AND table = '{self._spec.queue}'"
+            f"{EXCEPTION_WINDOW_S} SECOND, exceptions.time)) FROM system.kafka_consumers WHERE {self._our_queue}"
         )
         consumers, failing = (int(value) for value in rows[0])
         if consumers < self._spec.consumers or failing:
@@ -120,6 +119,26 @@ class ClickHouseHop:
             seen = f"{consumers} consumer(s), {failing} with exceptions in the last {EXCEPTION_WINDOW_S} s"
             raise Failed(expected, seen)
         return f"{consumers} consumer(s), no exception in the last {EXCEPTION_WINDOW_S} s"
+
+    def consumer_rows(self) -> int:
+        """The rows of system.kafka_consumers for our Kafka table that this client's user can see."""
+        return self._count("system.kafka_consumers", self._our_queue)
+
+    def sees_the_consumers(self, admin_rows: int) -> str:
+        """The consumer rows the admin sees are visible to this user too: ClickHouse filters
+        system.kafka_consumers by SHOW TABLES on *.*, so without it the consumer panels show no rows and the
+        exceptions stat a green 0 (docs/upstream.md)."""
+        seen = self.consumer_rows()
+        if seen < admin_rows:
+            raise Failed(
+                f"the {admin_rows} row(s) of system.kafka_consumers the admin sees",
+                f"{seen}: the consumer panels would be empty and 'consumer exceptions' a green 0",
+            )
+        return f"{seen} consumer row(s), as the admin sees"
+
+    @property
+    def _our_queue(self) -> str:
+        return f"database = '{self._spec.database}' AND table = '{self._spec.queue}'"
 
     def every_grafana_query_runs(self, threshold: float) -> str:
         """Run as whoever this client is logged in as (the reader, on a deployed stack): every panel at a

@@ -728,3 +728,5 @@ GRANT SELECT ON market.* TO grafana_reader
 ;
 GRANT SELECT ON system.kafka_consumers TO grafana_reader
 ;
+GRANT SHOW TABLES ON *.* TO grafana_reader
+;
