@@ -14,6 +14,17 @@ SERVICE = "clickhouse"  # container alias on the stack's network: how Grafana re
 HTTP_PORT = 8123
 NATIVE_PORT = 9000
 ADMIN_USER = "pipeline_admin"
+# The server logs to the console only when `logger.console` is set or a terminal is attached, and the image leaves
+# it commented out (docs/upstream.md): without this file `docker logs` (and `make logs`) would show no error.
+# Warnings and errors only: the files under /var/log/clickhouse-server keep the full trace level.
+CONSOLE_LOG_FILE = "/etc/clickhouse-server/config.d/console-log.xml"
+CONSOLE_LOG_CONFIG = """<clickhouse>
+    <logger>
+        <console>1</console>
+        <console_log_level>warning</console_log_level>
+    </logger>
+</clickhouse>
+"""
 
 
 class ClickHouse(pulumi.ComponentResource):
@@ -41,6 +52,7 @@ class ClickHouse(pulumi.ComponentResource):
                     "/var/log/clickhouse-server": data_volume(platform, "clickhouse", "logs", parent=self),
                 },
                 ulimits=[docker.ContainerUlimitArgs(name="nofile", soft=262144, hard=262144)],
+                files={CONSOLE_LOG_FILE: CONSOLE_LOG_CONFIG},
                 health=Health.http(HTTP_PORT, "/ping", start_period_s=15),
             ),
             parent=self,

@@ -78,6 +78,7 @@ class ContainerSpec:
     wait: bool = True  # something depends on it being healthy
     stop_timeout_s: int | None = None  # seconds between SIGTERM and SIGKILL; None = Docker's default (10 s)
     entrypoint: Sequence[str] | None = None
+    files: Mapping[str, str] = field(default_factory=dict)  # container path → content, written before it starts
 
 
 def jvm_heap_mb(memory_mb: int) -> int:
@@ -147,6 +148,8 @@ def service_container(
         # kreuzwerker stops a container with `destroy_grace_seconds` (0 = kill at once) on delete and replace
         destroy_grace_seconds=spec.stop_timeout_s or DEFAULT_STOP_TIMEOUT_S,
         entrypoints=list(spec.entrypoint) if spec.entrypoint is not None else None,
+        # None rather than []: a container without files keeps exactly the inputs it had before files existed
+        uploads=[docker.ContainerUploadArgs(file=path, content=text) for path, text in spec.files.items()] or None,
         wait_timeout=spec.health.wait_timeout_s if spec.health else None,
         restart=spec.restart,
         memory=spec.memory_mb,

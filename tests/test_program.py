@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+from xml.etree import ElementTree
+
 import pytest
 
 from infra.containers import jvm_heap_mb
@@ -23,6 +26,7 @@ from testbed.program import (
 BUILT = "docker:index/image:Image"
 SERVICES = {"zookeeper", "kafka-1", "kafka-ui", "clickhouse", "grafana", "generator"}
 LONG_RUNNING = SERVICES
+POCO_TRUE = {"1", "true", "yes", "on"}  # what Poco's AbstractConfiguration::parseBool reads as true
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +255,20 @@ def test_generator_runs_the_built_image_by_id_and_outlives_its_flush_on_stop(dev
     assert not [i for i in dev.of_type("docker:index/remoteImage:RemoteImage") if "generator" in i.inputs["name"]]
     shutdown = float(environment(generator)["SHUTDOWN_TIMEOUT"])
     assert generator.inputs["stopTimeout"] > shutdown and generator.inputs["destroyGraceSeconds"] > shutdown
+
+
+def test_clickhouse_errors_reach_docker_logs(dev) -> None:
+    """ClickHouse writes to the console only with `logger.console` true or a terminal attached, and the image
+    leaves it off (docs/upstream.md): the container gets a config.d file that turns it on for warnings and errors,
+    so `make logs SERVICE=clickhouse` and the e2e log artifact show the Kafka engine's errors."""
+    (upload,) = dev.containers["clickhouse"].inputs["uploads"]
+    path = PurePosixPath(upload["file"])
+    assert path.parent == PurePosixPath("/etc/clickhouse-server/config.d") and path.suffix == ".xml"
+    root = ElementTree.fromstring(upload["content"])
+    assert root.tag == "clickhouse"
+    console, level = root.findtext("logger/console"), root.findtext("logger/console_log_level")
+    assert console is not None and console.strip().lower() in POCO_TRUE
+    assert level in ("warning", "error")  # errors included; the files keep the full trace
+    assert root.find("logger/level") is None  # the files' level is the image's own
+    for name in set(dev.containers) - {"clickhouse"}:
+        assert dev.containers[name].inputs.get("uploads") is None, name  # nothing else changes
