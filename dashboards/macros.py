@@ -1,16 +1,26 @@
-"""The ClickHouse plugin's macros, expanded exactly as the plugin's code does (grafana/clickhouse-datasource,
-pkg/macros/macros.go; tests/test_grafana_model.py).
+"""The ClickHouse plugin's macros, expanded as the pinned plugin does it (grafana/clickhouse-datasource v4.20.0:
+`pkg/macros/macros.go` through grafana/macropro v1.0.1; docs/upstream.md). Its own test cases are ours
+(tests/test_grafana_model.py).
 
-Grafana expands these before the query reaches ClickHouse; `verify` (as the reader user, on a deployed
-stack) and the tests (on chdb) run the dashboard's and the rules' SQL after the same expansion.
+Grafana expands these before the query reaches ClickHouse; `verify` (as the reader user, on a deployed stack) and
+the tests (on chdb) run the dashboard's and the rules' SQL after the same expansion. The engine, as the plugin has
+it: a query without `$__` goes out verbatim; otherwise its comments are blanked, then one forward scan expands each
+macro, a `(` right after its name opening an argument list that may nest parentheses and other macros (innermost
+first). A macro this model does not know is refused, in one line.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-MACRO = re.compile(r"\$__(timeFilter_ms|timeFilter|timeInterval_ms|timeInterval)\(([^()]+)\)")
+PREFIX = "$__"
+NAME = re.compile(r"[_a-zA-Z0-9]*")
+
+
+class MacroError(ValueError):
+    """A query the plugin would refuse, or one this model cannot expand: one line."""
 
 
 @dataclass(frozen=True)
@@ -23,30 +33,159 @@ class TimeRange:
     def interval_s(self) -> int:
         return max(1, self.interval_ms // 1000)
 
+    @property
+    def from_s(self) -> int:
+        return self.from_ms // 1000  # Go's t.Unix()
+
+    @property
+    def to_s(self) -> int:
+        return self.to_ms // 1000
+
+
+def _one(name: str, args: list[str]) -> str:
+    if len(args) != 1:
+        raise MacroError(f"$__{name} takes 1 argument, got {len(args)}")
+    return args[0]
+
+
+def _seconds(t: int) -> str:
+    return f"toDateTime({t})"
+
+
+def _millis(t: int) -> str:
+    return f"fromUnixTimestamp64Milli({t})"
+
+
+def _time_filter(w: TimeRange, args: list[str]) -> str:
+    col = _one("timeFilter", args)
+    return f"{col} >= {_seconds(w.from_s)} AND {col} <= {_seconds(w.to_s)}"
+
+
+def _time_filter_ms(w: TimeRange, args: list[str]) -> str:
+    col = _one("timeFilter_ms", args)
+    return f"{col} >= {_millis(w.from_ms)} AND {col} <= {_millis(w.to_ms)}"
+
+
+def _time_interval(w: TimeRange, args: list[str]) -> str:
+    return f"toStartOfInterval(toDateTime({_one('timeInterval', args)}), INTERVAL {w.interval_s} second)"
+
+
+def _time_interval_ms(w: TimeRange, args: list[str]) -> str:
+    col = _one("timeInterval_ms", args)
+    return f"toStartOfInterval(toDateTime64({col}, 3), INTERVAL {max(1, w.interval_ms)} millisecond)"
+
+
+MACROS: dict[str, Callable[[TimeRange, list[str]], str]] = {  # pkg/macros/macros.go L53-139 at v4.20.0
+    "fromTime": lambda w, _: _seconds(w.from_s),
+    "toTime": lambda w, _: _seconds(w.to_s),
+    "fromTime_ms": lambda w, _: _millis(w.from_ms),
+    "toTime_ms": lambda w, _: _millis(w.to_ms),
+    "timeFilter": _time_filter,
+    "timeFilter_ms": _time_filter_ms,
+    "timeFrom": lambda w, args: f"{_one('timeFrom', args)} >= {_seconds(w.from_s)}",
+    "timeTo": lambda w, args: f"{_one('timeTo', args)} <= {_seconds(w.to_s)}",
+    "timeInterval": _time_interval,
+    "timeInterval_ms": _time_interval_ms,
+    "interval_s": lambda w, _: str(w.interval_s),
+}
+
 
 def expand_macros(sql: str, window: TimeRange, variables: dict[str, str] | None = None) -> str:
+    """`sql` as the plugin sends it to ClickHouse for `window`, after Grafana substituted `variables`."""
     for name, value in (variables or {}).items():
         sql = sql.replace(f"${{{name}}}", value)
+    if re.search(r"\$\{", sql):
+        raise MacroError(f"a variable nobody gave in: {' '.join(sql.split())}")
+    if PREFIX not in sql:
+        return sql
+    return _expand(blank_comments(sql), window)
 
-    def function(match: re.Match[str]) -> str:
-        name, column = match[1], match[2].strip()
-        if name == "timeFilter_ms":
-            return (f"{column} >= fromUnixTimestamp64Milli({window.from_ms}) AND "
-                    f"{column} <= fromUnixTimestamp64Milli({window.to_ms})")  # fmt: skip
-        if name == "timeFilter":
-            return (
-                f"{column} >= toDateTime({window.from_ms // 1000}) AND {column} <= toDateTime({window.to_ms // 1000})"
-            )
-        if name == "timeInterval_ms":
-            return f"toStartOfInterval(toDateTime64({column}, 3), INTERVAL {max(1, window.interval_ms)} millisecond)"
-        return f"toStartOfInterval(toDateTime({column}), INTERVAL {window.interval_s} second)"
 
-    sql = MACRO.sub(function, sql)
-    sql = sql.replace("$__interval_s", str(window.interval_s))
-    sql = sql.replace("$__fromTime_ms", f"fromUnixTimestamp64Milli({window.from_ms})")
-    sql = sql.replace("$__toTime_ms", f"fromUnixTimestamp64Milli({window.to_ms})")
-    sql = sql.replace("$__fromTime", f"toDateTime({window.from_ms // 1000})")
-    sql = sql.replace("$__toTime", f"toDateTime({window.to_ms // 1000})")
-    if "$" in sql:
-        raise ValueError(f"unexpanded macro or variable in: {sql}")
-    return sql
+def _expand(sql: str, window: TimeRange) -> str:
+    out, at = [], 0
+    while (start := sql.find(PREFIX, at)) >= 0:
+        out.append(sql[at:start])
+        name = NAME.match(sql, start + len(PREFIX))[0]  # type: ignore[index]  # matches the empty string at least
+        handler = MACROS.get(name)
+        if handler is None:
+            raise MacroError(f"$__{name} is not modelled (dashboards/macros.py): {' '.join(sql.split())}")
+        at = start + len(PREFIX) + len(name)
+        args: list[str] = []
+        if sql.startswith("(", at) and (close := _closing_paren(sql, at)) is not None:
+            args = [_expand(arg, window) for arg in _split_args(sql[at + 1 : close])]
+            at = close + 1
+        out.append(handler(window, args))
+    out.append(sql[at:])
+    return "".join(out)
+
+
+def _skip_literal(sql: str, at: int, backslash: bool = False) -> int:
+    """The index after the quoted literal opening at `at` (doubled quotes escape; backslash too, if asked)."""
+    quote, i = sql[at], at + 1
+    while i < len(sql):
+        escaped = (backslash and sql[i] == "\\") or sql.startswith(quote * 2, i)
+        if escaped:
+            i += 2
+        elif sql[i] == quote:
+            return i + 1
+        else:
+            i += 1
+    return len(sql)
+
+
+def _closing_paren(sql: str, at: int) -> int | None:
+    """The index of the `)` matching the `(` at `at`; None when it never closes (the macro then takes none)."""
+    depth, i = 0, at
+    while i < len(sql):
+        if sql[i] in "'\"":
+            i = _skip_literal(sql, i)
+            continue
+        depth += {"(": 1, ")": -1}.get(sql[i], 0)
+        if depth == 0:
+            return i
+        i += 1
+    return None
+
+
+def _split_args(text: str) -> list[str]:
+    """Arguments split at top-level commas, each trimmed; `()` has none."""
+    if not text.strip():
+        return []
+    args, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        if text[i] in "'\"":
+            i = _skip_literal(text, i)
+            continue
+        if text[i] in "()":
+            depth += 1 if text[i] == "(" else -1
+        elif text[i] == "," and depth == 0:
+            args.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    return [*args, text[start:].strip()]
+
+
+def blank_comments(sql: str) -> str:
+    """`-- …` and `/* … */` replaced by spaces of the same length; quoted literals (backslash escapes included)
+    kept as they are."""
+    out, i = [], 0
+    while i < len(sql):
+        if sql[i] in "'\"":
+            end = _skip_literal(sql, i, backslash=True)
+        elif sql.startswith("--", i):
+            newline = re.compile(r"[\r\n]").search(sql, i)
+            end = newline.start() if newline else len(sql)
+            out.append(" " * (end - i))
+            i = end
+            continue
+        elif sql.startswith("/*", i):
+            close = sql.find("*/", i + 2)
+            end = len(sql) if close < 0 else close + 2
+            out.append(" " * (end - i))
+            i = end
+            continue
+        else:
+            end = i + 1
+        out.append(sql[i:end])
+        i = end
+    return "".join(out)
