@@ -8,7 +8,7 @@ NEED_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 1
 	{ echo "make: Python 3.11+ is required as '$(PYTHON)' (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
 
 .DEFAULT_GOAL := help
-.PHONY: help venv deploy-venv test lint format bench mutate sql docs up preview destroy outputs verify status logs stack stacks
+.PHONY: help venv deploy-venv test lint format bench mutate mutate-files sql docs up preview destroy outputs verify status logs stack stacks
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,6 +78,10 @@ mutate: $(MUTATE_STAMP) ## mutation testing (mutmut; about an hour on 2 cores, t
 		$(TESTS_HASH) > mutants/.tested-with; \
 	fi
 	@$(MUTMUT) results --all true | $(MUTATE_VENV)/bin/python scripts/mutation_report.py
+	@$(MAKE) --no-print-directory mutate-files
+
+mutate-files: venv ## mutation testing of the SQL templates, shell scripts and workflows (a few minutes)
+	$(PY) scripts/mutate_files.py --write
 
 docs: venv ## regenerate Pulumi.yaml's config block and README's tables from the settings and panel tables
 	$(PY) scripts/render_docs.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from decimal import Decimal
 
@@ -105,9 +106,11 @@ def test_malformed_messages_go_to_the_dead_letter_table(client: ChdbClient) -> N
     spec = fresh_spec()
     apply_schema(client, spec)
     valid = as_kafka_rows(ReportFactory(spec.shape, seed=5).batch(40))
+    # a recent timestamp, as a message whose other fields failed to parse may carry: only `_error` keeps it out
+    # of the target (a default 1970 timestamp would also be dropped by the target's TTL, hiding a missing filter)
     broken = [
         json.dumps({"_error": f"Cannot parse input {i}", "_raw_message": f"not json {i}", "_offset": 100 + i,
-                    "_partition": 0, "_topic": "metrics_raw"}).encode()
+                    "_partition": 0, "_topic": "metrics_raw", "timestamp": time.time()}).encode()
         for i in range(7)
     ]  # fmt: skip
     client.insert_json_lines(f"{spec.database}.{spec.queue}", valid[:20] + broken + valid[20:])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 import sys
 import time
@@ -563,3 +564,29 @@ def test_a_rollup_is_there_while_its_table_and_view_are_even_when_nothing_else_i
     present = set(provider.read(spec.database, props).outs["objects"]) - {spec.reader_user}  # kept: chdb lists none
     assert present == {spec.database, spec.rollup}
     provider.delete(spec.database, props)
+
+
+def test_rows_older_than_the_retention_go_at_the_next_merge(provider: SchemaProvider) -> None:
+    """The target's TTL keeps `retention_days` of reports: an older row is deleted (at the latest when its part
+    merges), a recent one stays. Without the TTL every row would be kept for ever."""
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}", shape=ReportShape(bid_size=2, ask_size=2),
+                      retention_days=1)  # fmt: skip
+    provider.create(props_for(spec))
+    old, recent = (json.loads(message) for message in ReportFactory(spec.shape, seed=7).batch(2))
+    old["timestamp"] = time.time() - 3 * 86_400
+    messages = [json.dumps(report).encode() for report in (old, recent)]
+    ChdbClient().insert_json_lines(f"{spec.database}.{spec.queue}", as_kafka_rows(messages))
+    ChdbClient().command(f"OPTIMIZE TABLE {spec.database}.{spec.target} FINAL")
+    kept = ChdbClient().query(f"SELECT toUnixTimestamp(timestamp) FROM {spec.database}.{spec.target}")
+    assert [row[0] for row in kept] == [int(recent["timestamp"])]
+
+
+def test_dead_letters_older_than_the_retention_go_too(provider: SchemaProvider) -> None:
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}", shape=ReportShape(bid_size=2, ask_size=2),
+                      retention_days=1)  # fmt: skip
+    provider.create(props_for(spec))
+    table = f"{spec.database}.{spec.dead_letter}"
+    for seen_at in ("now64(3) - INTERVAL 3 DAY", "now64(3)"):
+        ChdbClient().command(f"INSERT INTO {table} VALUES ({seen_at}, 'metrics_raw', 0, 1, 'x', 'Cannot parse')")
+    ChdbClient().command(f"OPTIMIZE TABLE {table} FINAL")
+    assert ChdbClient().query(f"SELECT count(), min(seen_at) > now64(3) - INTERVAL 1 DAY FROM {table}") == [(1, 1)]

@@ -141,6 +141,21 @@ def test_the_preview_uses_the_backend_it_chose() -> None:
     assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"} <= set(step["env"])
 
 
+def test_the_backend_step_is_told_what_exists_and_the_preview_gets_the_values() -> None:
+    steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["preview"]["steps"]
+    (backend,) = [step for step in steps if step.get("id") == "backend"]
+    assert backend["run"] == "scripts/ci-backend.sh"
+    assert backend["env"] == {
+        "BACKEND_URL": "${{ vars.PULUMI_BACKEND_URL }}",
+        "HAS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN != '' }}",
+        "HAS_PASSPHRASE": "${{ secrets.PULUMI_CONFIG_PASSPHRASE != '' }}",
+        "FORK": "${{ github.event.pull_request.head.repo.full_name != github.repository }}",
+    }
+    env = preview_step(yaml.safe_load(WORKFLOW.read_text()))["env"]
+    assert env["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+    assert env["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE || env.THROWAWAY_PASSPHRASE }}"
+
+
 def choose_backend(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
     outputs, environment = tmp_path / "outputs", tmp_path / "env"
     base = {"PATH": "/usr/bin:/bin", "RUNNER_TEMP": str(tmp_path), "GITHUB_OUTPUT": str(outputs),
@@ -190,6 +205,7 @@ def test_e2e_deploys_verifies_and_always_destroys() -> None:
     job = workflow["jobs"]["e2e"]
     assert "'e2e'" in job["if"] and job["timeout-minutes"] <= 60
     assert job["strategy"]["matrix"]["kafka-mode"] == ["zookeeper", "kraft"]  # both modes, every time
+    assert job["strategy"]["fail-fast"] is False  # one mode failing must not cancel the other's proof
     runs = [step.get("run", "") for step in job["steps"]]
     up, verify, destroy = (next(i for i, run in enumerate(runs) if run.startswith(f"make {t} ")) for t in
                            ("up", "verify", "destroy"))  # fmt: skip
