@@ -11,11 +11,12 @@ from string import Template
 
 from schema.spec import (
     ORDER_BY,
-    POSITION_SQL,
     TARGET_ENGINE,
     SchemaSpec,
     rollup_columns,
     target_columns,
+    target_projection,
+    wire_columns,
 )
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -44,10 +45,10 @@ def _render(template: str, spec: SchemaSpec) -> str:
         **{name: getattr(spec, name) for name in SchemaSpec.__dataclass_fields__ if name != "shape"},
         "reader_profile": spec.reader_profile,
         "price_type": spec.price_type,
-        "wire_level_columns": _indent([f"{name} {spec.price_type}" for name in spec.shape.price_names()]),
+        "wire_columns": _indent([f"{name} {kind}" for name, kind in wire_columns(spec)]),
         "target_columns": _indent([f"{name} {kind}" for name, kind in target_columns(spec)]),
-        "level_names": _indent(spec.shape.price_names()),
-        "rollup_columns": _indent([f"{name} {kind}" for name, kind in rollup_columns(spec)]),
+        "target_projection": _indent(target_projection(spec)),
+        "rollup_columns": _indent([f"{column.name} {column.stored}" for column in rollup_columns(spec)]),
         "rollup_select": rollup_select(spec),
         "order_by": ORDER_BY,
         "target_engine": TARGET_ENGINE,
@@ -58,21 +59,8 @@ def _render(template: str, spec: SchemaSpec) -> str:
 
 def rollup_select(spec: SchemaSpec) -> str:
     """One row per minute of the target's rows, with the rollup's columns in order."""
-    aggregates = ["count() AS deliveries", f"groupBitmapState({POSITION_SQL}) AS positions"]
-    for level in range(1, spec.mid_levels + 1):
-        twice_mid = f"bid_{level} + ask_{level}"
-        aggregates += [f"min({twice_mid}) AS mid2_min_{level}", f"max({twice_mid}) AS mid2_max_{level}"]
-    aggregates += [
-        "max(bid_1) AS best_bid",
-        "min(ask_1) AS best_ask",
-        "argMaxState(bid_avg, timestamp) AS bid_avg_last",
-        "argMaxState(ask_avg, timestamp) AS ask_avg_last",
-    ]
-    return (
-        "SELECT\n    toStartOfMinute(timestamp) AS minute,\n"
-        + _indent(aggregates)
-        + f"\nFROM {spec.database}.{spec.target}\nGROUP BY minute"
-    )
+    projection = _indent([column.projection() for column in rollup_columns(spec)])
+    return f"SELECT\n{projection}\nFROM {spec.database}.{spec.target}\nGROUP BY minute"
 
 
 def _statements(template: str, spec: SchemaSpec) -> tuple[str, ...]:

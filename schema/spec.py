@@ -99,28 +99,61 @@ def validate(spec: SchemaSpec) -> list[str]:
     return problems
 
 
-def target_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
-    """(name, type with codec) of every column the target table stores, in order."""
+@dataclass(frozen=True)
+class Column:
+    """One column of the report's path through ClickHouse, declared once: its type on the wire (the Kafka
+    table), its type in the target (with codec), and how the target's view computes it from the Kafka table.
+    A column without a wire type comes from elsewhere (a Kafka virtual column, an element of `stats`); one
+    without a stored type is read from the wire only."""
+
+    name: str
+    stored: str | None
+    wire: str | None = None
+    select: str | None = None  # the view's expression for it; None: the wire column of the same name
+
+    def projection(self) -> str:
+        return self.name if self.select is None else f"{self.select} AS {self.name}"
+
+
+def report_columns(spec: SchemaSpec) -> list[Column]:
+    """Every column of the report's path: the Kafka table's, the target view's and the target's, in order."""
     price = f"{spec.price_type} {PRICE_CODEC}"
     return [
-        ("timestamp", "DateTime64(3) CODEC(DoubleDelta, ZSTD(1))"),
-        *[(name, price) for name in spec.shape.price_names()],
-        ("bid_avg", price),
-        ("ask_avg", price),
-        ("producer_id", "UInt64 CODEC(ZSTD(1))"),  # 0 for messages without it (older producers)
-        ("sequence", "UInt64 CODEC(Delta, ZSTD(1))"),
-        ("_partition", "UInt32 CODEC(T64, ZSTD(1))"),
-        ("_offset", "UInt64 CODEC(Delta, ZSTD(1))"),
-        ("_timestamp_ms", "DateTime64(3) CODEC(DoubleDelta, ZSTD(1))"),
+        Column("timestamp", "DateTime64(3) CODEC(DoubleDelta, ZSTD(1))", "Float64", "toDateTime64(timestamp, 3)"),
+        *[Column(name, price, spec.price_type) for name in spec.shape.price_names()],
+        Column("stats", None, f"Array({spec.price_type})"),  # [bid_avg, ask_avg] on the wire
+        Column("bid_avg", price, select="stats[1]"),
+        Column("ask_avg", price, select="stats[2]"),
+        Column("producer_id", "UInt64 CODEC(ZSTD(1))", "UInt64"),  # 0 for messages without it (older producers)
+        Column("sequence", "UInt64 CODEC(Delta, ZSTD(1))", "UInt64"),
+        Column("_partition", "UInt32 CODEC(T64, ZSTD(1))", select="_partition"),  # Kafka's virtual columns
+        Column("_offset", "UInt64 CODEC(Delta, ZSTD(1))", select="_offset"),
+        Column("_timestamp_ms", "DateTime64(3) CODEC(DoubleDelta, ZSTD(1))", select="ifNull(_timestamp_ms, now64(3))"),
     ]
+
+
+def wire_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
+    """(name, type) of the Kafka table: the report as it is on the topic."""
+    return [(column.name, column.wire) for column in report_columns(spec) if column.wire is not None]
+
+
+def target_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
+    """(name, type with codec) of every column the target table stores, in order."""
+    return [(column.name, column.stored) for column in report_columns(spec) if column.stored is not None]
+
+
+def target_projection(spec: SchemaSpec) -> list[str]:
+    """The target view's SELECT list: one expression per stored column, named like it."""
+    return [column.projection() for column in report_columns(spec) if column.stored is not None]
 
 
 ROLLUP_GRAIN_S = 60
 
 
-def rollup_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
-    """(name, type) of the rollup: per minute, what each panel aggregates, in forms a repeated delivery
-    cannot change (min, max, the latest value, the set of Kafka positions) — and the raw delivery count.
+def rollup_columns(spec: SchemaSpec) -> list[Column]:
+    """The rollup's columns with the aggregate its view computes each from the target: per minute, what each
+    panel aggregates, in forms a repeated delivery cannot change (min, max, the latest value, the set of Kafka
+    positions) — and the raw delivery count.
 
     Per level it keeps the lowest and highest `bid + ask` (twice the mid price: exact, and half the work of
     the mid itself on every insert); the panels halve it with one more decimal, as `mid_price_sql` does."""
@@ -130,16 +163,27 @@ def rollup_columns(spec: SchemaSpec) -> list[tuple[str, str]]:
         return f"SimpleAggregateFunction({function}, {kind})"
 
     prices = f"Decimal(18, {decimals})"
+    latest = f"AggregateFunction(argMax, {spec.price_type}, DateTime64(3))"
     columns = [
-        ("minute", "DateTime CODEC(DoubleDelta, ZSTD(1))"),
-        ("deliveries", simple("sum", "UInt64")),  # every row the Kafka engine delivered, repeats included
-        ("positions", "AggregateFunction(groupBitmap, UInt64)"),  # distinct (partition, offset): the reports
+        Column("minute", "DateTime CODEC(DoubleDelta, ZSTD(1))", select="toStartOfMinute(timestamp)"),
+        # every row the Kafka engine delivered, repeats included
+        Column("deliveries", simple("sum", "UInt64"), select="count()"),
+        # distinct (partition, offset): the reports
+        Column("positions", "AggregateFunction(groupBitmap, UInt64)", select=f"groupBitmapState({POSITION_SQL})"),
     ]
     for level in range(1, spec.mid_levels + 1):
-        columns += [(f"mid2_min_{level}", simple("min", prices)), (f"mid2_max_{level}", simple("max", prices))]
-    latest = f"AggregateFunction(argMax, {spec.price_type}, DateTime64(3))"
-    columns += [("best_bid", simple("max", prices)), ("best_ask", simple("min", prices))]
-    return [*columns, ("bid_avg_last", latest), ("ask_avg_last", latest)]
+        twice_mid = f"bid_{level} + ask_{level}"
+        columns += [
+            Column(f"mid2_min_{level}", simple("min", prices), select=f"min({twice_mid})"),
+            Column(f"mid2_max_{level}", simple("max", prices), select=f"max({twice_mid})"),
+        ]
+    return [
+        *columns,
+        Column("best_bid", simple("max", prices), select="max(bid_1)"),
+        Column("best_ask", simple("min", prices), select="min(ask_1)"),
+        Column("bid_avg_last", latest, select="argMaxState(bid_avg, timestamp)"),
+        Column("ask_avg_last", latest, select="argMaxState(ask_avg, timestamp)"),
+    ]
 
 
 # A Kafka position as one number: the partition above the offset's 40 bits (a trillion messages a partition).

@@ -120,6 +120,22 @@ def test_malformed_messages_go_to_the_dead_letter_table(client: ChdbClient) -> N
     assert client.query(f"SELECT count() FROM {spec.database}.{spec.target} WHERE _offset >= 100") == [(0,)]
 
 
+@pytest.mark.parametrize("shape", [ReportShape(), ReportShape(bid_size=3, ask_size=1, random_decimal=2)])
+def test_every_view_writes_exactly_its_target_s_columns(client: ChdbClient, shape: ReportShape) -> None:
+    """A materialized view inserts by column name: a target column its SELECT omits is stored as its default (0)
+    without an error, and an extra one is dropped. Each view's output must be its target's columns."""
+    spec = fresh_spec(shape=shape)
+    apply_schema(client, spec)
+    views = {spec.target_view: spec.target, spec.dead_letter_view: spec.dead_letter, spec.rollup_view: spec.rollup}
+    for view, target in views.items():
+        (select,) = client.query(
+            f"SELECT as_select FROM system.tables WHERE database = '{spec.database}' AND name = '{view}'"
+        )[0]
+        produced = [row[0] for row in client.query(f"DESCRIBE ({select})")]
+        stored = [row[0] for row in client.query(f"DESCRIBE TABLE {spec.database}.{target}")]
+        assert sorted(produced) == sorted(stored), view
+
+
 def test_reader_sql() -> None:
     spec = SchemaSpec(database="market", reader_user="grafana_reader")
     reader = next(o for o in schema_objects(spec) if o.kind == "access")

@@ -2,11 +2,7 @@
 -- 'stream' error mode turns an unparsable message into a row with _error/_raw_message set.
 CREATE TABLE IF NOT EXISTS ${database}.${queue}
 (
-    timestamp Float64,
-${wire_level_columns},
-    stats Array(${price_type}),
-    producer_id UInt64,
-    sequence UInt64
+${wire_columns}
 )
 ENGINE = Kafka
 SETTINGS
