@@ -14,7 +14,7 @@ import time
 
 from bench.synthetic import REPORT_INTERVAL_MS, fill, one_level_schema, timed
 from dashboards.macros import TimeRange, expand_macros
-from dashboards.queries import queried_panels
+from dashboards.panels import queried_panels
 from testbed.clickhouse import ChdbClient
 from testbed.grafana import raw_branch_only
 

@@ -1,4 +1,5 @@
-"""The Grafana-managed alert rules, as plain data: query A → reduce B → threshold C.
+"""The Grafana-managed alert rules, as plain data: query A → reduce B → threshold C, each rule linked to the
+dashboard panel that shows its state by that panel's key.
 
 Choices, for both rules:
 - evaluated every minute over a window several times longer (pipeline latency: a row can land in
@@ -14,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dashboards.market import DASHBOARD_UID, Links, datasource_ref, panel_ids
+from dashboards import panels
+from dashboards.market import DASHBOARD_UID, datasource_ref
 from dashboards.queries import SETTLE_S, mid_price_rule_sql, newest_row_age, reports_lost
 from schema.spec import SchemaSpec
 
@@ -25,9 +27,20 @@ EXPRESSION_DATASOURCE = {"type": "__expr__", "uid": "__expr__"}
 
 
 @dataclass(frozen=True)
+class Stage:
+    """One stage of a rule as Grafana stores it: what the Grafana component hands the provider."""
+
+    ref_id: str
+    datasource_uid: str
+    relative_from_s: int  # how far back its time range starts (0 for expressions)
+    model: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class AlertRule:
     name: str
     uid: str
+    panel: str  # the key of the dashboard panel that shows the rule's state
     sql: str  # query A, a time series
     window_s: int  # A's relative time range
     reducer: str  # B
@@ -48,7 +61,7 @@ class AlertRule:
             notes.update(__dashboardUid__=DASHBOARD_UID, __panelId__=str(panel_id))
         return notes
 
-    def data(self, datasource_uid: str) -> list[dict[str, Any]]:
+    def stages(self, datasource_uid: str) -> list[Stage]:
         """The rule's three stages as Grafana stores them: refId, datasource, relative range, model."""
         query = {
             "refId": "A",
@@ -80,9 +93,9 @@ class AlertRule:
             "maxDataPoints": MAX_DATA_POINTS,
         }
         return [
-            {"ref_id": "A", "datasource_uid": datasource_uid, "from": self.window_s, "model": query},
-            {"ref_id": "B", "datasource_uid": "__expr__", "from": 0, "model": reduce},
-            {"ref_id": "C", "datasource_uid": "__expr__", "from": 0, "model": threshold},
+            Stage("A", datasource_uid, self.window_s, query),
+            Stage("B", EXPRESSION_DATASOURCE["uid"], 0, reduce),
+            Stage("C", EXPRESSION_DATASOURCE["uid"], 0, threshold),
         ]
 
 
@@ -93,6 +106,7 @@ def pipeline_rules(spec: SchemaSpec, threshold: float, freshness_minutes: int, s
         AlertRule(
             name="mid price above threshold",
             uid="mid-price-above",
+            panel=panels.MID_PRICE,
             sql=mid_price_rule_sql(spec),
             window_s=5 * EVALUATION_INTERVAL_S,
             reducer="max",
@@ -106,6 +120,7 @@ def pipeline_rules(spec: SchemaSpec, threshold: float, freshness_minutes: int, s
         AlertRule(
             name="no new rows",
             uid="data-freshness",
+            panel=panels.FRESHNESS,
             sql=newest_row_age(spec, as_series=True),
             window_s=2 * freshness_s,  # wider than the limit, so a stale table shows its real age
             reducer="last",
@@ -119,6 +134,7 @@ def pipeline_rules(spec: SchemaSpec, threshold: float, freshness_minutes: int, s
         AlertRule(
             name="reports lost",
             uid="reports-lost",
+            panel=panels.REPORTS_LOST,
             sql=reports_lost(spec, as_series=True),
             window_s=10 * 60,
             reducer="last",
@@ -132,8 +148,3 @@ def pipeline_rules(spec: SchemaSpec, threshold: float, freshness_minutes: int, s
             labels={**labels, "severity": "critical"},
         ),
     ]
-
-
-def rule_panel_ids(spec: SchemaSpec, threshold: float, stack: str) -> dict[str, int]:
-    """The dashboard panel of each rule, by rule uid (ids do not depend on where the links point)."""
-    return panel_ids(spec, threshold, stack, Links(kafka_ui_url="", runbook_url=""))

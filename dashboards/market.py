@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards.queries import Panel, dashboard_panels
+from dashboards.panels import Panel, dashboard_panels
 from schema.spec import SchemaSpec
 
 DASHBOARD_UID = "pipelining-data-market"
@@ -91,9 +91,10 @@ def links_panel(links: Links) -> Panel:
         "`make verify` proves every hop of the stack; `make status` and `make logs SERVICE=…` show the containers."
     )
     return Panel(
-        "Links",
-        "text",
-        "Where to look next: kafka-ui and the runbook.",
+        key="links",
+        title="Links",
+        kind="text",
+        description="Where to look next: kafka-ui and the runbook.",
         options={"mode": "markdown", "content": content},
     )
 
@@ -129,14 +130,13 @@ def all_panels(spec: SchemaSpec, threshold: float, stack: str, links: Links) -> 
     return [*panels[:at], links_panel(links), *panels[at:]]
 
 
-def panel_ids(spec: SchemaSpec, threshold: float, stack: str, links: Links) -> dict[str, int]:
-    """Panel id by the uid of the alert rule it shows: what rules link to (`__panelId__`)."""
-    panels = all_panels(spec, threshold, stack, links)
-    return {panel.alert_rule_uid: index for index, panel in enumerate(panels, start=1) if panel.alert_rule_uid}
+def panel_ids(panels: list[Panel]) -> dict[str, int]:
+    """Each panel's id on the dashboard (1..n in reading order) by its key: what alert rules link to."""
+    return {panel.key: index for index, panel in enumerate(panels, start=1)}
 
 
-def market_dashboard(spec: SchemaSpec, datasource_uid: str, threshold: float, stack: str, links: Links) -> dict:
-    panels = all_panels(spec, threshold, stack, links)
+def market_dashboard(spec: SchemaSpec, panels: list[Panel], datasource_uid: str) -> dict:
+    """The dashboard document for `panels` (from `all_panels`), its queries on the datasource `datasource_uid`."""
     return {
         "uid": DASHBOARD_UID,
         "title": "Market data",

@@ -8,8 +8,17 @@ import json
 import pulumi
 import pulumiverse_grafana as grafana
 
-from dashboards.alerts import EVALUATION_INTERVAL_S, AlertRule, pipeline_rules, rule_panel_ids
-from dashboards.market import DASHBOARD_UID, DATASOURCE_UID, PLUGIN_ID, Links, canonical_json, market_dashboard
+from dashboards.alerts import EVALUATION_INTERVAL_S, AlertRule, Stage, pipeline_rules
+from dashboards.market import (
+    DASHBOARD_UID,
+    DATASOURCE_UID,
+    PLUGIN_ID,
+    Links,
+    all_panels,
+    canonical_json,
+    market_dashboard,
+    panel_ids,
+)
 from infra.clickhouse_server import NATIVE_PORT, ClickHouse
 from infra.containers import Platform
 from infra.grafana_server import Grafana
@@ -58,32 +67,24 @@ class GrafanaObjects(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[clickhouse.schema])),
         )
         folder = grafana.oss.Folder("folder", title="Pipelining data", uid=FOLDER_UID, opts=child)
+        links = Links(kafka_ui_url=kafka_ui_url, runbook_url=settings.config.runbookUrl)
+        panels = all_panels(spec, settings.config.midPriceThreshold, settings.stack, links)
         self.dashboard = grafana.oss.Dashboard(
             "market-dashboard",
             folder=folder.uid,
-            config_json=canonical_json(
-                market_dashboard(
-                    spec,
-                    DATASOURCE_UID,
-                    settings.config.midPriceThreshold,
-                    settings.stack,
-                    Links(kafka_ui_url=kafka_ui_url, runbook_url=settings.config.runbookUrl),
-                )
-            ),
+            config_json=canonical_json(market_dashboard(spec, panels, DATASOURCE_UID)),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.datasource])),
         )
         rules = pipeline_rules(
             spec, settings.config.midPriceThreshold, settings.config.freshnessMinutes, settings.stack
         )
-        panels = rule_panel_ids(spec, settings.config.midPriceThreshold, settings.stack)
+        ids = panel_ids(panels)
         self.rule_group = grafana.alerting.RuleGroup(
             "pipeline-alerts",
             name="pipeline",
             folder_uid=folder.uid,
             interval_seconds=EVALUATION_INTERVAL_S,
-            rules=[
-                rule_args(rule, self.datasource.uid, settings.config.runbookUrl, panels.get(rule.uid)) for rule in rules
-            ],
+            rules=[rule_args(rule, self.datasource.uid, settings.config.runbookUrl, ids[rule.panel]) for rule in rules],
             opts=child,
         )
         if settings.config.alertWebhookUrl:
@@ -119,14 +120,15 @@ def rule_args(
         exec_err_state=rule.exec_err_state,
         labels=rule.labels,
         annotations=rule.annotations(runbook_url, panel_id),
-        datas=[
-            grafana.alerting.RuleGroupRuleDataArgs(
-                ref_id=stage["ref_id"],
-                # query A reads the datasource (a reference, so the rule waits for it); B and C are expressions
-                datasource_uid=datasource_uid if stage["ref_id"] == "A" else stage["datasource_uid"],
-                model=json.dumps(stage["model"], sort_keys=True),
-                relative_time_range=grafana.alerting.RuleGroupRuleDataRelativeTimeRangeArgs(from_=stage["from"], to=0),
-            )
-            for stage in rule.data(DATASOURCE_UID)
-        ],
+        datas=[stage_args(stage, datasource_uid) for stage in rule.stages(DATASOURCE_UID)],
+    )
+
+
+def stage_args(stage: Stage, datasource_uid: pulumi.Input[str]) -> grafana.alerting.RuleGroupRuleDataArgs:
+    return grafana.alerting.RuleGroupRuleDataArgs(
+        ref_id=stage.ref_id,
+        # query A reads the datasource (a reference, so the rule waits for it); B and C are expressions
+        datasource_uid=datasource_uid if stage.ref_id == "A" else stage.datasource_uid,
+        model=json.dumps(stage.model, sort_keys=True),
+        relative_time_range=grafana.alerting.RuleGroupRuleDataRelativeTimeRangeArgs(from_=stage.relative_from_s, to=0),
     )

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from dashboards.alerts import pipeline_rules, rule_panel_ids
-from dashboards.market import DATASOURCE_UID, Links, all_panels, canonical_json, market_dashboard
+from dashboards.alerts import pipeline_rules
+from dashboards.market import DATASOURCE_UID, Links, all_panels, canonical_json, market_dashboard, panel_ids
+from dashboards.panels import Panel
 from generator.config import SETTINGS
 from infra.settings import KEYS
 from schema.render import render_ddl
@@ -93,21 +94,27 @@ def schema_sql(_current: str) -> str:
 
 
 def dashboard_json(_current: str) -> str:
+    return canonical_json(market_dashboard(SchemaSpec(), default_panels(), DATASOURCE_UID))
+
+
+def default_panels() -> list[Panel]:
+    """The dashboard's panels for the default settings, stack `dev`, kafka-ui on its default port."""
     defaults = {key.name: key.default for key in KEYS}
     links = Links(kafka_ui_url="http://127.0.0.1:8080", runbook_url=defaults["runbookUrl"])
-    return canonical_json(market_dashboard(SchemaSpec(), DATASOURCE_UID, defaults["midPriceThreshold"], "dev", links))
+    return all_panels(SchemaSpec(), defaults["midPriceThreshold"], "dev", links)
 
 
 def alert_rules_json(_current: str) -> str:
     """The alert rules as the program hands them to Grafana's provider (default settings, stack `dev`)."""
     defaults, spec = {key.name: key.default for key in KEYS}, SchemaSpec()
     threshold = defaults["midPriceThreshold"]
-    panels = rule_panel_ids(spec, threshold, "dev")
+    ids = panel_ids(default_panels())
     rules = [
         {"name": rule.name, "uid": rule.uid, "for": rule.for_, "noDataState": rule.no_data_state,
          "execErrState": rule.exec_err_state, "labels": rule.labels,
-         "annotations": rule.annotations(defaults["runbookUrl"], panels.get(rule.uid)),
-         "data": rule.data(DATASOURCE_UID)}
+         "annotations": rule.annotations(defaults["runbookUrl"], ids[rule.panel]),
+         "data": [{"ref_id": stage.ref_id, "datasource_uid": stage.datasource_uid, "from": stage.relative_from_s,
+                   "model": stage.model} for stage in rule.stages(DATASOURCE_UID)]}
         for rule in pipeline_rules(spec, threshold, defaults["freshnessMinutes"], "dev")
     ]  # fmt: skip
     return json.dumps(rules, indent=2, sort_keys=True) + "\n"

@@ -87,7 +87,7 @@ def test_every_evaluator_type_grafana_supports_is_modelled() -> None:
 
 def test_our_rules_use_only_what_the_model_covers() -> None:
     for rule in pipeline_rules(SchemaSpec(), 9.9, 5, "dev"):
-        models = {stage["ref_id"]: stage["model"] for stage in rule.data("uid")}
+        models = {stage.ref_id: stage.model for stage in rule.stages("uid")}
         assert models["B"]["reducer"] in REDUCERS and models["B"]["settings"]["mode"] == "dropNN"
         (condition,) = models["C"]["conditions"]
         assert condition["evaluator"]["type"] in PREDICATES

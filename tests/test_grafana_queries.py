@@ -11,18 +11,11 @@ import uuid
 
 import pytest
 
-from dashboards.alerts import QUERY_INTERVAL_MS, AlertRule, pipeline_rules, rule_panel_ids
+from dashboards.alerts import QUERY_INTERVAL_MS, AlertRule, pipeline_rules
 from dashboards.macros import TimeRange, expand_macros
-from dashboards.market import Links, all_panels, market_dashboard
-from dashboards.queries import (
-    AMBER,
-    GREEN,
-    MID_PRICE_AGGREGATE,
-    RED,
-    dashboard_panels,
-    mid_price_aggregate,
-    queried_panels,
-)
+from dashboards.market import Links, all_panels, market_dashboard, panel_ids
+from dashboards.panels import AMBER, GREEN, RED, queried_panels
+from dashboards.queries import MID_PRICE_AGGREGATE, mid_price_aggregate
 from generator.contract import ReportShape
 from generator.report import ReportFactory
 from schema.render import schema_objects
@@ -67,7 +60,7 @@ LINKS = Links(kafka_ui_url="http://127.0.0.1:8080", runbook_url="README.md#runbo
 def test_every_panel_query_runs_and_returns_what_its_panel_expects(client: ChdbClient, shape: ReportShape) -> None:
     spec = fresh_schema(client, shape)
     client.insert_json_lines(f"{spec.database}.{spec.queue}", as_kafka_rows(ReportFactory(shape, seed=11).batch(500)))
-    dashboard = market_dashboard(spec, "uid", THRESHOLD, "test", LINKS)
+    dashboard = market_dashboard(spec, all_panels(spec, THRESHOLD, "test", LINKS), "uid")
     levels = dashboard["templating"]["list"][0]["query"].split(",")
     assert levels[-1] == str(min(shape.bid_size, shape.ask_size))
     panels = queried_panels(spec, THRESHOLD, "test")
@@ -130,21 +123,29 @@ def test_the_mid_price_panel_shows_what_the_rule_evaluates() -> None:
     evaluated = mid_price_aggregate(spec, 1)
     assert evaluated.startswith(f"{MID_PRICE_AGGREGATE}(") and evaluated in rule.sql
     assert f"{evaluated} AS mid_price_max" in panel.sql.replace("${level}", "1")  # same aggregate, same expression
-    assert panel.alert_rule_uid == rule.uid and rule.reducer == MID_PRICE_AGGREGATE == "max"
+    assert rule.panel == panel.key and rule.reducer == MID_PRICE_AGGREGATE == "max"
     assert panel.threshold_line and (RED, THRESHOLD) in panel.thresholds and rule.threshold == THRESHOLD
-    dashboard = market_dashboard(spec, "uid", THRESHOLD, "test", LINKS)
+
+
+def test_each_rule_links_to_the_panel_that_shows_it() -> None:
+    spec = SchemaSpec()
+    panels = all_panels(spec, THRESHOLD, "test", LINKS)
+    dashboard = market_dashboard(spec, panels, "uid")
     shown = {p["id"]: p for p in dashboard["panels"]}
-    for uid, panel_id in rule_panel_ids(spec, THRESHOLD, "test").items():
-        annotations = rules(spec)[uid].annotations("README.md#runbook", panel_id)
-        assert annotations["__dashboardUid__"] == dashboard["uid"] and annotations["__panelId__"] == str(panel_id)
+    ids, titles = panel_ids(panels), {panel.key: panel.title for panel in panels}
+    assert len(ids) == len(panels)  # keys are unique
+    expected = {"mid-price-above": "Mid price", "data-freshness": "Freshness", "reports-lost": "Reports lost"}
+    for uid, rule in rules(spec).items():
+        annotations = rule.annotations("README.md#runbook", ids[rule.panel])
+        assert annotations["__dashboardUid__"] == dashboard["uid"]
+        assert shown[int(annotations["__panelId__"])]["title"] == titles[rule.panel]
+        assert titles[rule.panel].startswith(expected[uid])
         assert annotations["description"] and annotations["runbook_url"] == "README.md#runbook"
-        assert shown[panel_id]["title"] == next(p.title for p in dashboard_panels(spec, THRESHOLD, "t")
-                                                if p.alert_rule_uid == uid)  # fmt: skip
 
 
 def test_every_panel_is_described_with_units_and_stats_turn_red_when_late() -> None:
     spec = SchemaSpec()
-    dashboard = market_dashboard(spec, "uid", THRESHOLD, "dev", LINKS)
+    dashboard = market_dashboard(spec, all_panels(spec, THRESHOLD, "dev", LINKS), "uid")
     for panel in dashboard["panels"]:
         assert len(panel["description"]) > 20, panel["title"]
         if panel["type"] in ("timeseries", "stat"):
@@ -161,7 +162,7 @@ def test_every_panel_is_described_with_units_and_stats_turn_red_when_late() -> N
 
 
 def test_the_layout_has_no_gaps() -> None:
-    panels = market_dashboard(SchemaSpec(), "uid", THRESHOLD, "dev", LINKS)["panels"]
+    panels = market_dashboard(SchemaSpec(), all_panels(SchemaSpec(), THRESHOLD, "dev", LINKS), "uid")["panels"]
     assert [p["id"] for p in panels] == list(range(1, len(panels) + 1))
     rows: dict[int, list[dict]] = {}
     for panel in panels:
@@ -181,7 +182,7 @@ def test_readme_describes_every_panel() -> None:
 
 def evaluate(client: ChdbClient, rule: AlertRule, interval_ms: int = QUERY_INTERVAL_MS) -> bool | None:
     """A → B → C as Grafana evaluates the rule: A over its relative range, then the expression stages."""
-    query, reduce, threshold = (stage["model"] for stage in rule.data("uid"))
+    query, reduce, threshold = (stage.model for stage in rule.stages("uid"))
     now_ms = int(time.time() * 1000)
     window = TimeRange(now_ms - rule.window_s * 1000, now_ms, interval_ms)
     columns, rows = client.query_with_columns(expand_macros(query["rawSql"], window))

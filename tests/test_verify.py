@@ -19,7 +19,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from dashboards.alerts import pipeline_rules
-from dashboards.queries import queried_panels
+from dashboards.panels import queried_panels
 from generator.contract import ReportShape
 from infra.kafka_topic import TopicProvider
 from schema.spec import SchemaSpec

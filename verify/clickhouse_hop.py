@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from dashboards.alerts import pipeline_rules
 from dashboards.macros import TimeRange, expand_macros
-from dashboards.queries import queried_panels
+from dashboards.panels import queried_panels
 from schema.spec import ROLLUP_GRAIN_S, SchemaSpec
 from verify.checks import Failed, wait_for
 from verify.kafka_hop import CANARY_MILLISECOND, Canary
