@@ -118,3 +118,14 @@ def test_make_up_installs_the_deploy_requirements_only() -> None:
     assert len(installs) == 1 and installs[0].endswith("-r requirements.txt")
     script = (REPO_ROOT / "scripts" / "pulumi-stack.sh").read_text()
     assert 'make --no-print-directory -C "$root" deploy-venv' in script and " venv" not in script.replace(".venv", "")
+
+
+def test_pre_commit_runs_what_ci_lints_and_the_generated_files_check() -> None:
+    """A commit that `make lint` or `make docs` would change is stopped before it is made, not in CI."""
+    hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
+    entries = {hook["entry"] for hook in hooks}
+    assert entries == {"make lint", ".venv/bin/python scripts/render_docs.py --check"}
+    assert all(hook["pass_filenames"] is False and hook["always_run"] is True for hook in hooks)
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    recipe = makefile[makefile.index("\nlint:") :].split("\n\n")[0]
+    assert {"ruff check .", "ruff format --check .", "mypy"} <= {line.split("-m ")[-1] for line in recipe.splitlines()}
