@@ -9,6 +9,7 @@ build on `generator.rules`, so the container and the schema can never disagree a
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import zlib
@@ -332,7 +333,7 @@ def settings_from(raw: Mapping[str, str | None], project: str, stack: str) -> Se
             problems.append(f"{project}:{key.name}={text!r} is not accepted: expected {key.accepted}")
     unknown = sorted(set(raw) - set(KEYS_BY_NAME))
     problems += [
-        f"{project}:{name} is not a setting of this project (see docs/deploying.md, 'Configuration')"
+        f"{project}:{name} is not a setting of this project{_suggestion(name)} (see docs/deploying.md, 'Configuration')"
         for name in unknown
     ]
     if not problems:
@@ -341,6 +342,13 @@ def settings_from(raw: Mapping[str, str | None], project: str, stack: str) -> Se
         if not problems:
             return settings
     raise SettingsError("\n".join(problems))
+
+
+def _suggestion(name: str) -> str:
+    """'; did you mean <key>?' for the config key closest to a misspelt one (case aside), or nothing."""
+    lowered = {key.lower(): key for key in KEYS_BY_NAME}
+    close = difflib.get_close_matches(name.lower(), lowered, n=1)
+    return f"; did you mean {lowered[close[0]]}?" if close else ""
 
 
 def _cross_checks(settings: Settings) -> list[str]:

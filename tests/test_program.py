@@ -215,7 +215,8 @@ def test_bad_values_fail_with_one_clear_line_each() -> None:
         f"{PROJECT}:kafkaBrokers='4' is not accepted: expected an integer from 1 to 3",
         f"{PROJECT}:grafanaImage='grafana/grafana:{FLOATING_TAG}' is not accepted: "
         "expected an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)",
-        f"{PROJECT}:kafkaBroker is not a setting of this project (see docs/deploying.md, 'Configuration')",
+        f"{PROJECT}:kafkaBroker is not a setting of this project; did you mean kafkaBrokers? "
+        "(see docs/deploying.md, 'Configuration')",
     ]
 
 
