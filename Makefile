@@ -8,28 +8,41 @@ NEED_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 1
 	{ echo "make: Python 3.11+ is required as '$(PYTHON)' (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
 
 .DEFAULT_GOAL := help
-.PHONY: help venv deploy-venv test lint format bench mutate mutate-files sql docs up preview destroy outputs verify status logs stack stacks
+.PHONY: help venv deploy-venv clean check test lint format bench mutate mutate-files sql docs up preview destroy outputs verify status logs stack stacks
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-venv: $(STAMP) ## create .venv and install requirements-dev.txt (quick when nothing changed)
+venv: $(STAMP) ## create .venv and install requirements-dev.txt (about 1.2 GB; quick when nothing changed)
 
 # What the deploy targets (up, preview, destroy, outputs, verify, stack) install: requirements.txt only.
 deploy-venv: $(DEPLOY_STAMP)
 
+# pip runs without --quiet: a first install downloads hundreds of MB for minutes, and pip's own lines (one per
+# package collected, then the install) are the progress a user needs to see that it is moving.
 $(DEPLOY_STAMP): requirements.txt pyproject.toml Makefile
 	$(NEED_PYTHON)
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@test -x $(PY) || { echo "make: creating $(VENV)" && $(PYTHON) -m venv $(VENV); }
+	@echo "make: installing requirements.txt into $(VENV) (what the Pulumi program imports)"
+	$(PY) -m pip install --disable-pip-version-check -r requirements.txt
 	@touch $(DEPLOY_STAMP)
 
 # requirements-dev.txt includes requirements.txt: a dev install is a deploy install too.
 $(STAMP): requirements.txt requirements-dev.txt generator/requirements.txt pyproject.toml Makefile
 	$(NEED_PYTHON)
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@test -x $(PY) || { echo "make: creating $(VENV)" && $(PYTHON) -m venv $(VENV); }
+	@echo "make: installing requirements-dev.txt into $(VENV) (about 1.2 GB: chdb alone is 530 MB; minutes the first time)"
+	$(PY) -m pip install --disable-pip-version-check -r requirements-dev.txt
 	@touch $(STAMP) $(DEPLOY_STAMP)
+
+# What make and the tools made here; never .pulumi/ (the stacks' state) or .pulumi-passphrase (the key to its
+# secrets): removing those loses track of deployed containers and volumes, so that stays a deliberate `rm`.
+CLEANED := $(VENV) .venv-mutate mutants .pytest_cache .ruff_cache .mypy_cache build *.egg-info
+
+clean: ## remove .venv, .venv-mutate, mutants/, caches and build metadata (never .pulumi/ state or its passphrase)
+	rm -rf $(CLEANED)
+	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
+	@echo "make clean: kept .pulumi/ and .pulumi-passphrase (stack state and its key): remove them yourself, after 'make destroy'"
 
 test: venv ## run the whole test suite (pytest)
 	@$(PY) -m pytest; rc=$$?; \
@@ -83,16 +96,20 @@ mutate: $(MUTATE_STAMP) ## mutation testing (mutmut; about an hour on 2 cores, t
 mutate-files: venv ## mutation testing of the SQL templates, shell scripts and workflows (a few minutes)
 	$(PY) scripts/mutate_files.py --write
 
-docs: venv ## regenerate Pulumi.yaml's config block and README's tables from the settings and panel tables
-	$(PY) scripts/render_docs.py
+docs: venv ## regenerate Pulumi.yaml's config block, the tables in docs/ and docs/generated/ from their sources
+	@$(PY) scripts/render_docs.py
 
 sql: venv ## print the rendered ClickHouse DDL for the default settings
 	@$(PY) -m schema.render
 
 STACK ?= dev
 
-# scripts/pulumi-stack.sh checks the Pulumi CLI and Docker first, then runs `make deploy-venv`, then Pulumi.
-up: ## deploy the stack (STACK=dev by default) to the local Docker engine and print its URLs
+check: deploy-venv ## check a stack's config (Pulumi.<stack>.yaml over the defaults) without Pulumi or Docker
+	@$(PY) -m infra.check "$(STACK)"
+
+# `make up` checks the stack's config first; then scripts/pulumi-stack.sh checks its arguments, then every
+# prerequisite (the Pulumi CLI, Docker) at once, then runs `make deploy-venv`, then Pulumi.
+up: check ## deploy the stack (STACK=dev by default) to the local Docker engine and print its URLs
 	@scripts/pulumi-stack.sh $@ "$(STACK)"
 
 preview: ## show what `make up` would change (pulumi preview --diff)

@@ -1,8 +1,8 @@
 """Generator configuration from environment variables, validated up front.
 
-Every variable is described once in `SETTINGS`; parsing, validation and the
-the table in docs/generator.md all follow it. A bad value raises `ConfigError` whose message is
-the one line the CLI prints before exiting with code 2.
+Every variable is described once in `SETTINGS`; parsing, validation, `--help` and the table in
+docs/generator.md all follow it. Bad values raise `ConfigError`, which names every one of them, a line each:
+the lines the CLI prints before exiting with code 2.
 """
 
 from __future__ import annotations
@@ -24,11 +24,21 @@ CLIENT_LOG_LEVELS = (*LOG_LEVELS, "CRITICAL")
 TOPIC_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,249}")
 # the Kafka client refuses a delivery timeout below linger + request timeout; a request gets at least this long
 MIN_REQUEST_TIMEOUT_MS = 1000
+MAX_KAFKA_MS = 2**31 - 1  # Kafka's timeouts are 32-bit signed integers of milliseconds
+# The slowest pace: the container's health check wants a delivered report within three progress intervals
+# (infra/data_generator.py), so a report at least every 10 s keeps a healthy generator healthy.
+MAX_INTERVAL_S = 10.0
+MAX_WAIT_S = 3600.0  # progress and shutdown waits: an hour is already far beyond any use
+MAX_SEED = 2**32 - 1
 HOST_PORT_PATTERN = re.compile(r"(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?P<port>[0-9]{1,5})")
 
 
 class ConfigError(ValueError):
-    """A configuration value that is not accepted; str() is a one-line explanation."""
+    """Configuration values that are not accepted: `problems` has a one-line explanation of each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -62,13 +72,13 @@ class Setting:
     description: str
 
 
-def _integer(env: str, field: str, default: str, low: int, high: int | None, description: str) -> Setting:
+def _integer(env: str, field: str, default: str, low: int, high: int, description: str) -> Setting:
     rule = rules.integer(low, high)
     return Setting(env, field, default, rule.accepted, rule.parse, description)
 
 
-def _number(env: str, field: str, default: str, low: float, description: str) -> Setting:
-    rule = rules.number(low)
+def _number(env: str, field: str, default: str, low: float, high: float, description: str) -> Setting:
+    rule = rules.number(low, high)
     return Setting(env, field, default, rule.accepted, rule.parse, description)
 
 
@@ -107,7 +117,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RANDOM_START", "random_start", "1", rules.number(0, LEVEL_PRICE_STEP).accepted,
             rules.number(0, LEVEL_PRICE_STEP).parse, "lowest price drawn (level i draws up to 10*i)"),
     _integer("RANDOM_DECIMAL", "random_decimal", "1", 0, MAX_DECIMALS, "decimals of every price"),
-    _number("CREATE_REPORT_INTERVAL", "interval_s", "0.1", 0, "seconds between reports; 0 = as fast as possible"),
+    _number("CREATE_REPORT_INTERVAL", "interval_s", "0.1", 0, MAX_INTERVAL_S,
+            "seconds between reports; 0 = as fast as possible"),
     Setting("KAFKA_BOOTSTRAP_SERVERS", "bootstrap_servers", "kafka:9092",
             "a comma-separated list of host:port (port 1-65535)", _bootstrap_servers, "brokers to bootstrap from"),
     Setting("KAFKA_TOPIC", "topic", DEFAULT_TOPIC, "1-249 characters of A-Z a-z 0-9 . _ - (not '.' or '..')",
@@ -118,11 +129,13 @@ SETTINGS: tuple[Setting, ...] = (
     _integer("MAX_BUFFERED_REPORTS", "max_buffered_reports", "20000", 1, 10_000_000,
              "reports sent but not yet acknowledged; at the limit generation waits (back-pressure)"),
     Setting("KAFKA_DELIVERY_TIMEOUT_MS", "delivery_timeout_ms", "120000",
-            f"an integer >= KAFKA_LINGER_MS + {MIN_REQUEST_TIMEOUT_MS}", rules.integer(MIN_REQUEST_TIMEOUT_MS).parse,
+            f"an integer from KAFKA_LINGER_MS + {MIN_REQUEST_TIMEOUT_MS} to {MAX_KAFKA_MS}",
+            rules.integer(MIN_REQUEST_TIMEOUT_MS, MAX_KAFKA_MS).parse,
             "how long a report is retried before it counts as failed"),
-    _integer("RANDOM_SEED", "seed", "", 0, None, "seed for reproducible prices; empty = random"),
-    _number("PROGRESS_INTERVAL", "progress_interval_s", "10", 0.1, "seconds between progress log lines"),
-    _number("SHUTDOWN_TIMEOUT", "shutdown_timeout_s", "10", 0, "seconds to flush outstanding reports on stop"),
+    _integer("RANDOM_SEED", "seed", "", 0, MAX_SEED, "seed for reproducible prices; empty = random"),
+    _number("PROGRESS_INTERVAL", "progress_interval_s", "10", 0.1, MAX_WAIT_S, "seconds between progress log lines"),
+    _number("SHUTDOWN_TIMEOUT", "shutdown_timeout_s", "10", 0, MAX_WAIT_S,
+            "seconds to flush outstanding reports on stop"),
     _choice("LOG_LEVEL", "log_level", "INFO", LOG_LEVELS, "logging level"),
     _choice("CLIENT_LOG_LEVEL", "client_log_level", "CRITICAL", CLIENT_LOG_LEVELS,
             "logging level of the Kafka client itself; CRITICAL keeps its per-reconnect lines out of the log"),
@@ -134,8 +147,10 @@ SETTINGS: tuple[Setting, ...] = (
 
 
 def load_config(environ: Mapping[str, str]) -> GeneratorConfig:
-    """Build the configuration from `environ`; unset or empty variables take their default."""
+    """Build the configuration from `environ`; unset or empty variables take their default. Every bad value is
+    named in the one `ConfigError`, not only the first."""
     values: dict[str, Any] = {}
+    problems = []
     for setting in SETTINGS:
         raw = environ.get(setting.env, "")
         if raw == "" and setting.default == "":
@@ -143,15 +158,29 @@ def load_config(environ: Mapping[str, str]) -> GeneratorConfig:
         try:
             values[setting.field] = setting.parse(raw if raw != "" else setting.default)
         except ValueError:
-            raise ConfigError(f"{setting.env}={raw!r} is not accepted: expected {setting.accepted}") from None
+            problems.append(f"{setting.env}={raw!r} is not accepted: expected {setting.accepted}")
+    if problems:
+        raise ConfigError(problems)
     shape = ReportShape(**{name: values.pop(name) for name in SHAPE_FIELDS})
     config = GeneratorConfig(shape=shape, **values)
     if config.delivery_timeout_ms < config.linger_ms + MIN_REQUEST_TIMEOUT_MS:
         raise ConfigError(
-            f"KAFKA_DELIVERY_TIMEOUT_MS='{config.delivery_timeout_ms}' is not accepted with "
-            f"KAFKA_LINGER_MS={config.linger_ms}: expected an integer >= KAFKA_LINGER_MS + {MIN_REQUEST_TIMEOUT_MS}"
+            [
+                f"KAFKA_DELIVERY_TIMEOUT_MS='{config.delivery_timeout_ms}' is not accepted with "
+                f"KAFKA_LINGER_MS={config.linger_ms}: expected an integer >= KAFKA_LINGER_MS + {MIN_REQUEST_TIMEOUT_MS}"
+            ]
         )
     return config
+
+
+def environment_help() -> str:
+    """The variables as `--help` lists them: name, default and what is accepted, from `SETTINGS`."""
+    width = max(len(setting.env) for setting in SETTINGS)
+    lines = ["environment variables (unset or empty = the default; docs/generator.md says what each does):"]
+    for setting in SETTINGS:
+        default = setting.default or "(unset)"
+        lines.append(f"  {setting.env:<{width}}  default {default}; accepted: {setting.accepted}")
+    return "\n".join(lines)
 
 
 def environment_for(config: GeneratorConfig) -> dict[str, str]:

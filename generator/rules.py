@@ -4,7 +4,6 @@ parses a raw string, raising ValueError for anything else; the caller turns that
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,24 +16,26 @@ class Rule:
     parse: Callable[[str], Any]
 
 
-def integer(low: int, high: int | None = None) -> Rule:
-    accepted = f"an integer from {low} to {high}" if high is not None else f"an integer >= {low}"
-    return Rule(accepted, _ranged(int, low, high))
+# Every numeric rule has both bounds: a value a rule accepts must also run (the largest as well as the smallest),
+# and an open-ended rule let through values that overflowed a timer or a timestamp far from where they were read.
 
 
-def number(low: float, high: float | None = None) -> Rule:
-    accepted = f"a number from {low:g} to {high:g}" if high is not None else f"a number >= {low:g}"
-    return Rule(accepted, _ranged(float, low, high))
+def integer(low: int, high: int) -> Rule:
+    return Rule(f"an integer from {low} to {high}", _ranged(int, low, high))
 
 
-def positive_number() -> Rule:
+def number(low: float, high: float) -> Rule:
+    return Rule(f"a number from {low:g} to {high:g}", _ranged(float, low, high))
+
+
+def positive_number(high: float) -> Rule:
     def parse(raw: str) -> float:
         value = float(raw.strip())
-        if not 0 < value < math.inf:
+        if not 0 < value <= high:
             raise ValueError  # the caller names the key, the value and what is accepted
         return value
 
-    return Rule("a number > 0", parse)
+    return Rule(f"a number > 0, at most {high:g}", parse)
 
 
 def choice(options: tuple[str, ...]) -> Rule:
@@ -55,10 +56,10 @@ def matching(pattern: re.Pattern[str], accepted: str) -> Rule:
     return Rule(accepted, parse)
 
 
-def _ranged(convert: Callable[[str], Any], low: float, high: float | None) -> Callable[[str], Any]:
+def _ranged(convert: Callable[[str], Any], low: float, high: float) -> Callable[[str], Any]:
     def parse(raw: str) -> Any:
         value = convert(raw.strip())
-        if not low <= value or value == math.inf or (high is not None and value > high):
+        if not low <= value <= high:  # NaN compares false both ways: refused too
             raise ValueError
         return value
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import queue
 import sys
 import threading
 import time
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
@@ -17,8 +18,12 @@ log = logging.getLogger("generator")
 
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 30.0
-WAIT_SLICE_S = 0.5  # how often a blocked wait re-checks the stop flag
-BROKER_WAIT_MS = 5000  # one attempt to bootstrap or to get topic metadata; retried after
+# How often a blocked wait re-checks the stop flag: a signal is acted on within this (plus a little), in every
+# state — connecting, waiting for a topic's metadata, waiting for room in the buffer, pacing.
+WAIT_SLICE_S = 0.1
+BROKER_WAIT_MS = 5000  # one attempt to bootstrap (in a thread of its own, so a stop need not wait for it)
+METADATA_WAIT_MS = 100  # one attempt to learn a topic's partitions inside `send`; asked again until stopped
+WAITING_LOG_EVERY_S = 5.0  # while a topic's metadata does not come, say so this often, not at every attempt
 REQUEST_TIMEOUT_MS = 30_000  # the client's default, shortened when the delivery timeout leaves less
 
 
@@ -69,12 +74,19 @@ class KafkaSink:
         while not self._slots.acquire(timeout=WAIT_SLICE_S):
             if stop.is_set():
                 return False
+        waiting_since = logged_at = None
         while True:
             try:
                 future = self._producer.send(self._topic, report)
                 break
-            except KafkaTimeoutError as error:  # no metadata yet: the broker is unreachable
-                log.warning("waiting for topic %s: %s", self._topic, error)
+            except KafkaTimeoutError as error:  # no metadata yet: the broker is unreachable, or no such topic
+                now = time.monotonic()
+                if waiting_since is None or logged_at is None:
+                    waiting_since = logged_at = now
+                    log.warning("waiting for topic %s: %s: %s", self._topic, type(error).__name__, error)
+                elif now - logged_at >= WAITING_LOG_EVERY_S:
+                    logged_at = now
+                    log.warning("still waiting for topic %s after %.0fs", self._topic, now - waiting_since)
                 if stop.is_set():
                     self._slots.release()
                     return False
@@ -104,27 +116,83 @@ class KafkaSink:
 
 
 def _connect(config: GeneratorConfig, stop: threading.Event) -> KafkaProducer:
-    """Create the producer, retrying with exponential backoff until a broker answers."""
+    """Create the producer, retrying with exponential backoff until a broker answers. Each attempt runs in a
+    thread of its own: a stop is acted on within WAIT_SLICE_S, however long the attempt would still wait."""
+    servers = ",".join(config.bootstrap_servers)
     backoff = BACKOFF_START_S
     while True:
-        try:
-            return KafkaProducer(
-                bootstrap_servers=list(config.bootstrap_servers),
-                acks="all",
-                enable_idempotence=True,
-                compression_type=None if config.compression == "none" else config.compression,
-                linger_ms=config.linger_ms,
-                batch_size=config.batch_bytes,
-                delivery_timeout_ms=config.delivery_timeout_ms,
-                request_timeout_ms=request_timeout_ms(config),
-                max_block_ms=BROKER_WAIT_MS,
-                bootstrap_timeout_ms=BROKER_WAIT_MS,
-            )
-        except KafkaTimeoutError:  # no bootstrap server answered
-            log.warning("no broker reachable at %s; retrying in %.1fs", ",".join(config.bootstrap_servers), backoff)
+        began = time.monotonic()
+        producer = _attempt(config, stop)
+        if producer is not None:
+            return producer
+        if stop.is_set():
+            break
+        log.warning(
+            "no broker reachable at %s (this attempt waited %.1fs); next attempt in %.1fs, waiting up to %.1fs",
+            servers,
+            time.monotonic() - began,
+            backoff,
+            BROKER_WAIT_MS / 1000,
+        )
         if stop.wait(backoff):
-            raise ConnectionAbortedError("stopped before a broker was reachable")
+            break
         backoff = min(backoff * 2, BACKOFF_MAX_S)
+    raise ConnectionAbortedError(f"before a broker answered at {servers}; nothing was produced")
+
+
+def _attempt(config: GeneratorConfig, stop: threading.Event) -> KafkaProducer | None:
+    """One bootstrap attempt: the producer, or None when no broker answered within BROKER_WAIT_MS or when
+    stopped first (a producer the abandoned attempt makes after all is closed by it)."""
+    outcome: queue.Queue[Any] = queue.Queue(maxsize=1)
+    abandoned = threading.Event()
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        try:
+            made: Any = KafkaProducer(**producer_settings(config))
+        except KafkaTimeoutError:  # no bootstrap server answered
+            made = None
+        except Exception as error:  # anything else is the caller's to raise
+            made = error
+        with lock:
+            if not abandoned.is_set():
+                outcome.put(made)
+                return
+        if made is not None and not isinstance(made, Exception):
+            made.close(timeout=0)
+
+    threading.Thread(target=attempt, name="generator-bootstrap", daemon=True).start()
+    while True:
+        try:
+            made = outcome.get(timeout=WAIT_SLICE_S)
+            break
+        except queue.Empty:
+            if stop.is_set():
+                with lock:
+                    abandoned.set()
+                    left = None if outcome.empty() else outcome.get_nowait()  # made just before the stop
+                if left is not None and not isinstance(left, Exception):
+                    left.close(timeout=0)
+                return None
+    if isinstance(made, Exception):
+        raise made
+    return made
+
+
+def producer_settings(config: GeneratorConfig) -> dict[str, Any]:
+    """What the producer is asked for: acks from every replica, idempotence, and the configured batching."""
+    return {
+        "bootstrap_servers": list(config.bootstrap_servers),
+        "acks": "all",
+        "enable_idempotence": True,
+        "compression_type": None if config.compression == "none" else config.compression,
+        "linger_ms": config.linger_ms,
+        "batch_size": config.batch_bytes,
+        "delivery_timeout_ms": config.delivery_timeout_ms,
+        "request_timeout_ms": request_timeout_ms(config),
+        "max_block_ms": METADATA_WAIT_MS,
+        "bootstrap_timeout_ms": BROKER_WAIT_MS,
+    }
 
 
 def request_timeout_ms(config: GeneratorConfig) -> int:

@@ -9,6 +9,7 @@ build on `generator.rules`, so the container and the schema can never disagree a
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import zlib
@@ -20,9 +21,9 @@ import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env
 
 from generator import rules
+from generator.config import MAX_LEVELS, GeneratorConfig
 from generator.config import SETTINGS as GENERATOR_SETTINGS
-from generator.config import GeneratorConfig
-from generator.contract import ReportShape
+from generator.contract import LEVEL_PRICE_STEP, ReportShape
 from schema.spec import MAX_CONSUMERS, MAX_RETENTION_DAYS, SchemaSpec
 
 PROJECT = "pipelining-data"
@@ -41,6 +42,9 @@ IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 IMAGE_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 PLUGIN_PATTERN = re.compile(r"[a-z0-9-]+@\d+\.\d+\.\d+")
 WEBHOOK_PATTERN = re.compile(r"https?://[^\s/]+(/\S*)?")
+# The highest price any report can carry (level i draws up to LEVEL_PRICE_STEP * i): a threshold above it
+# could never fire.
+MAX_PRICE = LEVEL_PRICE_STEP * MAX_LEVELS
 
 
 class SettingsError(pulumi.RunError):
@@ -79,8 +83,22 @@ def _port(description: str) -> Key:
     return Key("integer", 0, "0 (derive from the stack name) or 1024-65535", parse, description)
 
 
-def _memory(default: int) -> Key:
-    return _integer(default, 64, 65536, "memory limit of the {service} container, MiB")
+# The smallest memory limit each service starts and runs in with its image's defaults and what this program
+# sets (the JVMs get half the limit as heap, infra/containers.py): the evidence is in docs/upstream.md,
+# "Memory floors". A limit below it is refused here, not found out as an OOM-killed container after `make up`.
+MEMORY_FLOORS_MB = {
+    "zookeeper": 256,
+    "kafka": 768,
+    "kafkaUi": 384,
+    "clickhouse": 1024,
+    "grafana": 512,
+    "generator": 128,
+}
+MAX_MEMORY_MB = 65536
+
+
+def _memory(service: str, default: int) -> Key:
+    return _integer(default, MEMORY_FLOORS_MB[service], MAX_MEMORY_MB, "memory limit of the {service} container, MiB")
 
 
 def _boolean(default: bool, description: str) -> Key:
@@ -190,7 +208,7 @@ class Config:
     grafanaImage: str = _setting(_image("grafana/grafana:12.4.5"))
     clickhousePlugin: str = _setting(_string("grafana-clickhouse-datasource@4.20.0",
         rules.matching(PLUGIN_PATTERN, "plugin-id@x.y.z"), "Grafana ClickHouse plugin installed at start, pinned"))
-    midPriceThreshold: float = _setting(_string(9.9, rules.positive_number(),
+    midPriceThreshold: float = _setting(_string(9.9, rules.positive_number(MAX_PRICE),
         "the alert fires when the level-1 mid price (ask_1 + bid_1) / 2 rises above this"))
     freshnessMinutes: int = _setting(
         _integer(5, 1, 1440, "the freshness alert fires when the newest row is older than this"))
@@ -198,12 +216,12 @@ class Config:
         "where the dashboard's links and the alert rules point for what to do: your copy of docs/runbook.md"))
     alertWebhookUrl: str = _setting(_string("", HTTP_URL_OR_EMPTY,
         "where alerts are sent; empty = no contact point and Grafana's notification policy left alone"))
-    zookeeperMemoryMb: int = _setting(_memory(512))
-    kafkaMemoryMb: int = _setting(_memory(1024))
-    kafkaUiMemoryMb: int = _setting(_memory(512))
-    clickhouseMemoryMb: int = _setting(_memory(2048))
-    grafanaMemoryMb: int = _setting(_memory(512))
-    generatorMemoryMb: int = _setting(_memory(256))
+    zookeeperMemoryMb: int = _setting(_memory("zookeeper", 512))
+    kafkaMemoryMb: int = _setting(_memory("kafka", 1024))
+    kafkaUiMemoryMb: int = _setting(_memory("kafkaUi", 512))
+    clickhouseMemoryMb: int = _setting(_memory("clickhouse", 2048))
+    grafanaMemoryMb: int = _setting(_memory("grafana", 512))
+    generatorMemoryMb: int = _setting(_memory("generator", 256))
 # fmt: on
 
 
@@ -315,7 +333,7 @@ def settings_from(raw: Mapping[str, str | None], project: str, stack: str) -> Se
             problems.append(f"{project}:{key.name}={text!r} is not accepted: expected {key.accepted}")
     unknown = sorted(set(raw) - set(KEYS_BY_NAME))
     problems += [
-        f"{project}:{name} is not a setting of this project (see docs/deploying.md, 'Configuration')"
+        f"{project}:{name} is not a setting of this project{_suggestion(name)} (see docs/deploying.md, 'Configuration')"
         for name in unknown
     ]
     if not problems:
@@ -324,6 +342,13 @@ def settings_from(raw: Mapping[str, str | None], project: str, stack: str) -> Se
         if not problems:
             return settings
     raise SettingsError("\n".join(problems))
+
+
+def _suggestion(name: str) -> str:
+    """'; did you mean <key>?' for the config key closest to a misspelt one (case aside), or nothing."""
+    lowered = {key.lower(): key for key in KEYS_BY_NAME}
+    close = difflib.get_close_matches(name.lower(), lowered, n=1)
+    return f"; did you mean {lowered[close[0]]}?" if close else ""
 
 
 def _cross_checks(settings: Settings) -> list[str]:

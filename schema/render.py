@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -110,4 +111,9 @@ def render_ddl(spec: SchemaSpec) -> str:
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(
+        prog="python -m schema.render",
+        description="Print the ClickHouse DDL for the default settings, in apply order (what `make sql` runs); "
+        "the reader's password is a placeholder.",
+    ).parse_args()
     print(render_ddl(SchemaSpec()), end="")

@@ -26,16 +26,39 @@ need_valid_name() {
     fail "$name_variable='$stack' is not accepted: expected letters, digits, '.', '_' or '-'"
 }
 
-need_pulumi() {
-  command -v pulumi > /dev/null ||
-    fail "the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/, e.g. 'curl -fsSL https://get.pulumi.com | sh') and open a new shell"
+# Every missing prerequisite of the action, one line each with how to get it, then exit 2: a new machine learns
+# everything it lacks at once, not one install at a time.
+need_tools() {
+  local missing=() tool
+  for tool in "$@"; do
+    case $tool in
+      pulumi)
+        command -v pulumi > /dev/null ||
+          missing+=("the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/, e.g. 'curl -fsSL https://get.pulumi.com | sh') and open a new shell")
+        ;;
+      docker)
+        if ! command -v docker > /dev/null; then
+          missing+=("the docker CLI is not on PATH: install Docker Engine or Docker Desktop (https://docs.docker.com/get-docker/)")
+        elif ! docker info > /dev/null 2>&1; then
+          missing+=("the Docker engine is not reachable: start Docker (or set DOCKER_HOST) and check with 'docker info'")
+        fi
+        ;;
+    esac
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return
+  for tool in "${missing[@]}"; do echo "make $action: $tool" >&2; done
+  exit 2
 }
 
-need_docker() {
-  command -v docker > /dev/null ||
-    fail "the docker CLI is not on PATH: install Docker Engine or Docker Desktop (https://docs.docker.com/get-docker/)"
-  docker info > /dev/null 2>&1 ||
-    fail "the Docker engine is not reachable: start Docker (or set DOCKER_HOST) and check with 'docker info'"
+# `make logs`: SERVICE is an argument, checked before any tool: set, and one of the services the program
+# declares for the stack's config (python -m infra.check --services runs the program under Pulumi's mocks).
+need_service() {
+  [[ -n ${SERVICE:-} ]] || fail "SERVICE is required, e.g. make logs SERVICE=kafka-1 (services: make status)"
+  make --no-print-directory -C "$root" deploy-venv > /dev/null || exit 2
+  local known
+  known=$("$root/.venv/bin/python" -m infra.check --services --prefix "make $action" "$stack") || exit 2
+  [[ " $known " == *" $SERVICE "* ]] ||
+    fail "SERVICE='$SERVICE' is not accepted: expected one of the stack's services: $known"
 }
 
 # Pulumi takes a variable that is set but empty as the passphrase itself (docs/upstream.md): refused here.
@@ -129,7 +152,6 @@ show_status() {
 }
 
 show_logs() {
-  [[ -n ${SERVICE:-} ]] || fail "SERVICE is required, e.g. make logs SERVICE=kafka-1 (services: make status)"
   local name="$project-$stack-$SERVICE"
   if ! docker inspect --type container "$name" > /dev/null 2>&1; then
     local services
@@ -158,21 +180,23 @@ print_access() {
   echo "Passwords are secret outputs: 'make outputs STACK=$stack' shows them."
 }
 
+# Arguments first (the stack's name, SERVICE), then every missing tool at once, then the work.
 name_variable=STACK
 [[ $action == stack ]] && name_variable=NAME
+case $action in
+  up | preview | destroy | outputs | verify | status | logs | stack | stacks) ;;
+  *) fail "unknown action '$action'" ;;
+esac
 need_valid_name
+[[ $action == logs ]] && need_service
 case $action in
   status | logs)
-    need_docker
+    need_tools docker
     if [[ $action == status ]]; then show_status; else show_logs; fi
     exit 0
     ;;
-esac
-need_pulumi
-case $action in
-  up | preview | destroy) need_docker ;;
-  stack | stacks | outputs | verify) ;;
-  *) fail "unknown action '$action'" ;;
+  up | preview | destroy) need_tools pulumi docker ;;
+  *) need_tools pulumi ;;
 esac
 make --no-print-directory -C "$root" deploy-venv # requirements.txt only: no test tools for a deploy
 cd "$root" # Pulumi.yaml's relative file:// backend is taken from the directory pulumi runs in

@@ -146,6 +146,9 @@ def main(argv: list[str]) -> int:
     if check and stale:
         print(f"render_docs: out of date: {', '.join(stale)} (run `make docs`)", file=sys.stderr)
         return 1
+    if not check:
+        done = f"rewrote {', '.join(stale)}" if stale else f"nothing changed ({len(GENERATED)} files up to date)"
+        print(f"make docs: {done}")
     return 0
 
 

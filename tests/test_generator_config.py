@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -54,9 +55,9 @@ BAD_VALUES = [
     ("RANDOM_DECIMAL", "-1", "an integer from 0 to 6"),
     ("RANDOM_START", "x", "a number from 0 to 10"),
     ("RANDOM_START", "-1", "a number from 0 to 10"),
-    ("CREATE_REPORT_INTERVAL", "-0.1", "a number >= 0"),
-    ("CREATE_REPORT_INTERVAL", "nan", "a number >= 0"),
-    ("CREATE_REPORT_INTERVAL", "soon", "a number >= 0"),
+    ("CREATE_REPORT_INTERVAL", "-0.1", "a number from 0 to 10"),
+    ("CREATE_REPORT_INTERVAL", "nan", "a number from 0 to 10"),
+    ("CREATE_REPORT_INTERVAL", "soon", "a number from 0 to 10"),
     ("KAFKA_BOOTSTRAP_SERVERS", ",", "host:port"),
     ("KAFKA_BOOTSTRAP_SERVERS", "kafka", "host:port"),
     ("KAFKA_BOOTSTRAP_SERVERS", "kafka:99999", "host:port"),
@@ -66,7 +67,7 @@ BAD_VALUES = [
     ("KAFKA_TOPIC", "t" * 250, "1-249 characters"),
     ("KAFKA_COMPRESSION", "brotli", "one of lz4, gzip, none"),
     ("LOG_LEVEL", "loud", "one of DEBUG, INFO"),
-    ("RANDOM_SEED", "-3", "an integer >= 0"),
+    ("RANDOM_SEED", "-3", "an integer from 0 to 4294967295"),
     ("HEARTBEAT_FILE", "relative/heartbeat", "an absolute path in an existing directory"),
     ("HEARTBEAT_FILE", "/no/such/directory/heartbeat", "an absolute path in an existing directory"),
     ("CLIENT_LOG_LEVEL", "chatty", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
@@ -102,3 +103,54 @@ def test_readme_documents_every_variable() -> None:
 
 def test_the_environment_for_defaults_names_every_variable_but_an_unset_seed() -> None:
     assert list(environment_for(GeneratorConfig())) == [s.env for s in SETTINGS if s.env != "RANDOM_SEED"]
+
+
+def run_cli(*args: str, env: dict[str, str], **run: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "generator", *args], check=False, cwd=REPO_ROOT, env=env,
+                          text=True, timeout=60, **{"capture_output": True, **run})  # type: ignore[call-overload]  # fmt: skip
+
+
+def test_every_bad_variable_is_named_at_once() -> None:
+    result = run_cli("--stdout", env={"BID_SIZE": "x", "ASK_SIZE": "y", "KAFKA_TOPIC": ".."})
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "generator: BID_SIZE='x' is not accepted: expected an integer from 1 to 1000",
+        "generator: ASK_SIZE='y' is not accepted: expected an integer from 1 to 1000",
+        "generator: KAFKA_TOPIC='..' is not accepted: expected 1-249 characters of A-Z a-z 0-9 . _ - (not '.' or '..')",
+    ]
+
+
+def test_help_lists_every_variable_with_its_default_and_what_it_accepts() -> None:
+    result = run_cli("--help", env={"COLUMNS": "200"})
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    for setting in rebuilt("generator.config").SETTINGS:
+        (line,) = [line for line in lines if line.split()[:1] == [setting.env]]
+        assert f"default {setting.default or '(unset)'}; accepted: {setting.accepted}" in line, line
+
+
+@pytest.mark.parametrize("heartbeat", ["/proc/heartbeat", "/tmp"], ids=["cannot-create", "a-directory"])
+def test_a_heartbeat_file_that_cannot_be_written_is_refused_at_start(heartbeat: str) -> None:
+    result = run_cli("--stdout", "--count", "3", env={"HEARTBEAT_FILE": heartbeat, "PROGRESS_INTERVAL": "0.1"})
+    assert result.returncode == 2 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"generator: HEARTBEAT_FILE={heartbeat!r} is not accepted: cannot write it ("), line
+    assert line.endswith("expected a file the generator can create or write")
+
+
+def test_checking_the_heartbeat_file_at_start_does_not_make_it_look_fresh(tmp_path: Path) -> None:
+    heartbeat = tmp_path / "heartbeat"
+    result = run_cli("--stdout", "--count", "1", env={"HEARTBEAT_FILE": str(heartbeat)},
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, capture_output=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert not heartbeat.exists()  # nothing delivered by a progress line yet: the health check must say so
+
+
+@pytest.mark.parametrize("count", ["1", "50"])
+def test_stdout_that_cannot_be_written_is_one_line_and_exit_1(count: str) -> None:
+    with open("/dev/full", "w") as full:
+        result = run_cli("--stdout", "--count", count, env={"CREATE_REPORT_INTERVAL": "0"}, stdout=full,
+                         stderr=subprocess.PIPE, capture_output=False)  # fmt: skip
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if " INFO generator: starting: " not in line]
+    assert lines == ["generator: cannot write to stdout: No space left on device"], result.stderr

@@ -127,7 +127,7 @@ def test_unreachable_broker_is_retried_until_stopped(tmp_path: Path) -> None:
         process.wait(timeout=30)
     text = log.read_text()
     assert process.returncode == 0, text
-    assert "no broker reachable" in text and "stopped: stopped before a broker was reachable" in text
+    assert "no broker reachable" in text and "stopped (signal) before a broker answered" in text
     assert "Traceback" not in text
 
 
@@ -173,3 +173,24 @@ def test_sigterm_during_an_outage_exits_cleanly_within_the_shutdown_timeout(
     assert undelivered > 0, result  # the outage kept reports from being acknowledged
     assert f"undelivered={undelivered}" in text
     assert took < 3 + 2, f"stopping took {took:.1f}s, more than SHUTDOWN_TIMEOUT"
+
+
+@pytest.mark.parametrize("after_s", [0.2, 1.5, 5.3])
+def test_sigterm_while_no_broker_answers_ends_the_process_within_half_a_second(after_s: float) -> None:
+    """The first attempt to reach 127.0.0.1:9 (nothing listens) waits 5 s, then a 0.5 s backoff: a signal at
+    any point ends the process within 0.5 s, and the log says what it was doing, without contradicting itself."""
+    process = run_generator(env={"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9"})
+    first = process.stderr.readline().decode()  # printed before any attempt: the run is under way
+    assert " INFO generator: starting: topic metrics_raw at bootstrap servers 127.0.0.1:9, 10 reports/s" in first
+    time.sleep(after_s)
+    signalled = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    _, rest = process.communicate(timeout=30)
+    took = time.monotonic() - signalled
+    text = rest.decode()
+    assert process.returncode == 0, text
+    assert took < 0.5, f"the process ended {took:.2f}s after SIGTERM"
+    assert text.splitlines()[-1].endswith(
+        "INFO generator: stopped (signal) before a broker answered at 127.0.0.1:9; nothing was produced"
+    )
+    assert "retrying" not in text and "Traceback" not in text

@@ -21,11 +21,13 @@ from kafka import KafkaProducer
 
 from generator import __main__ as cli
 from generator import health, sinks
+from generator.config import SETTINGS as GENERATOR_SETTINGS
 from generator.config import GeneratorConfig, load_config
 from generator.contract import ReportShape
 from generator.sinks import KafkaSink, StdoutSink
 from testbed.broker import TansuBroker, abandon, free_port, read_topic, wait_until_stored
 from testbed.contract import assert_valid_report
+from testbed.modules import rebuilt
 from testbed.tcp_proxy import TcpProxy
 from tests.conftest import SUMMARY
 
@@ -207,6 +209,12 @@ def test_main_counts_reports_that_failed_during_a_cut(cuttable, run_main, caplog
     assert len(logged) == result["failed"] and all(r.levelno == logging.ERROR for r in logged)
 
 
+RETRY = re.compile(
+    r"no broker reachable at (?P<servers>\S+) \(this attempt waited (?P<waited>[\d.]+)s\); "
+    r"next attempt in (?P<backoff>[\d.]+)s, waiting up to (?P<limit>[\d.]+)s"
+)
+
+
 def test_main_stopped_before_any_broker_answers_exits_0(run_main, caplog, monkeypatch) -> None:
     monkeypatch.setattr(sinks, "BROKER_WAIT_MS", 300)
     monkeypatch.setattr(sinks, "BACKOFF_START_S", 0.1)
@@ -218,11 +226,40 @@ def test_main_stopped_before_any_broker_answers_exits_0(run_main, caplog, monkey
     timer.join()
     assert code == 0
     assert time.monotonic() - began < 1.5 + 2
-    retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("no broker reachable")]
-    assert len(retries) >= 2, retries  # retried, not given up after the first attempt
-    assert retries[0] == f"no broker reachable at {servers}; retrying in 0.1s"
-    assert "retrying in 0.2s" in retries[1]  # the backoff doubles
-    assert "stopped: stopped before a broker was reachable" in [r.getMessage() for r in caplog.records]
+    retries = [(r, RETRY.fullmatch(r.getMessage())) for r in caplog.records if "no broker reachable" in r.getMessage()]
+    assert len(retries) >= 2 and all(match for _, match in retries), retries  # retried, not given up at once
+    first, second = retries[0][1], retries[1][1]
+    assert first and second and first["servers"] == servers and first["limit"] == "0.3"
+    assert (first["backoff"], second["backoff"]) == ("0.1", "0.2")  # the backoff doubles
+    # what a line says is the real wait: the next line comes after the backoff plus that attempt's own wait
+    gap = retries[1][0].created - retries[0][0].created
+    assert gap == pytest.approx(float(first["backoff"]) + float(second["waited"]), abs=0.1), (gap, retries)
+    assert 0.2 <= float(first["waited"]) <= 0.3 + 0.2
+    assert f"stopped (signal) before a broker answered at {servers}; nothing was produced" in caplog.messages
+
+
+def send_signal(signalled: list[float]) -> None:
+    signalled.append(time.monotonic())
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_a_signal_is_acted_on_within_half_a_second_while_no_broker_answers(run_main, caplog) -> None:
+    """In every stage of connecting to a broker that never answers (the first attempt, the backoff between
+    attempts, a later attempt), SIGTERM ends the run within 0.5 s, not when the attempt would have given up."""
+    servers = "127.0.0.1:9"  # the discard port: nothing listens there
+    for after_s in (0.3, 5.3, 6.2):  # during the first attempt (5 s), the backoff after it (0.5 s), the second
+        caplog.clear()
+        signalled: list[float] = []
+        timer = threading.Timer(after_s, send_signal, (signalled,))
+        timer.start()
+        assert run_main(KAFKA_BOOTSTRAP_SERVERS=servers) == 0
+        took = time.monotonic() - signalled[0]
+        timer.join()
+        assert took < 0.5, f"stopping {after_s}s in took {took:.2f}s"
+        assert caplog.messages[0].startswith(
+            f"starting: topic metrics_raw at bootstrap servers {servers}, 10 reports/s"
+        )
+        assert caplog.messages[-1] == f"stopped (signal) before a broker answered at {servers}; nothing was produced"
 
 
 def test_main_stdout_writes_count_json_lines(run_main, capsysbinary) -> None:
@@ -383,7 +420,7 @@ def test_the_producer_is_idempotent_waits_for_all_replicas_and_takes_the_batchin
     assert {key: used[key] for key in ("acks", "enable_idempotence", "compression_type", "linger_ms", "batch_size",
                                        "max_block_ms", "bootstrap_timeout_ms")} == {
         "acks": -1, "enable_idempotence": True, "compression_type": sent_as, "linger_ms": 37, "batch_size": 12345,
-        "max_block_ms": sinks.BROKER_WAIT_MS, "bootstrap_timeout_ms": sinks.BROKER_WAIT_MS}  # fmt: skip
+        "max_block_ms": sinks.METADATA_WAIT_MS, "bootstrap_timeout_ms": sinks.BROKER_WAIT_MS}  # fmt: skip
     # asked for, not left to the client's defaults: asked for, a broker or a setting that cannot give them is
     # refused; by default the client would only warn and carry on without (kafka/producer/kafka.py L559-600)
     [(arguments, _)] = producers
@@ -457,7 +494,7 @@ def test_produce_stops_while_the_sink_waits_for_room(cuttable: tuple[TansuBroker
     threading.Timer(1.0, stop.set).start()
     began = time.monotonic()
     cli.produce(config, sink, None, stop)  # both slots taken, then waits for one until stopped
-    assert time.monotonic() - began < 1.0 + 2 * sinks.WAIT_SLICE_S + 1
+    assert time.monotonic() - began < 1.0 + 0.5  # the wait for room noticed the stop within 0.5 s
     assert sink.produced == 1 + 2
     sink.close(0)
 
@@ -466,17 +503,21 @@ def test_a_send_before_the_topic_is_known_waits_and_says_so_until_stopped(
     cuttable: tuple[TansuBroker, TcpProxy], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broker, proxy = cuttable
-    monkeypatch.setattr(sinks, "BROKER_WAIT_MS", 300)  # one attempt to get the topic's metadata
+    monkeypatch.setattr(sinks, "WAITING_LOG_EVERY_S", 0.4)
     config = load_config({"KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap, "KAFKA_TOPIC": "unknown",
                           "MAX_BUFFERED_REPORTS": "1"})  # fmt: skip
     stop = threading.Event()
     sink = KafkaSink(config, stop)
     proxy.cut()  # connected, but the topic's partitions were never asked for
-    threading.Timer(1.0, stop.set).start()
+    timer = threading.Timer(1.0, stop.set)
+    timer.start()
     assert sink.send(b"{}", stop) is False
-    waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting for topic")]
-    assert len(waits) >= 2, waits  # asked again, not given up
+    stopped_after = time.monotonic() - timer.interval  # roughly when the flag was set
+    waits = [r.getMessage() for r in caplog.records if "waiting for topic" in r.getMessage()]
     assert waits[0].startswith("waiting for topic unknown: KafkaTimeoutError: "), waits[0]
+    assert 2 <= len(waits) <= 4, waits  # asked again and said so, but not at every 0.1 s attempt
+    assert re.fullmatch(r"still waiting for topic unknown after \d+s", waits[1]), waits
+    assert time.monotonic() - stopped_after < 1.0 + 0.5  # the wait for metadata noticed the stop in time
     proxy.restore()
     assert sink.send(b"{}", threading.Event())  # the slot was given back when it stopped waiting
     wait_for(lambda: sink.delivered == 1)
@@ -491,3 +532,57 @@ def test_progress_due_exactly_at_the_interval_is_logged(monkeypatch: pytest.Monk
     config = GeneratorConfig(interval_s=0, progress_interval_s=0.5)
     cli.produce(config, StdoutSink(io.BytesIO()), 1, threading.Event())
     assert len([r for r in caplog.records if r.getMessage().startswith("progress ")]) == 1
+
+
+# --- issue 23: what a new user trips on -------------------------------------------------------------------------
+
+
+def test_a_heartbeat_that_cannot_be_written_mid_run_is_one_logged_line_not_a_crash(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="generator")
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    config = paced_config(gone, interval_s=0.01, progress_interval_s=0.05)
+    gone.rmdir()  # accepted at start, then the directory went away (a volume unmounted, a tmp cleaner)
+    sink = StdoutSink(io.BytesIO())
+    cli.produce(config, sink, 40, threading.Event())
+    assert sink.produced == 40  # the run went on
+    failures = [r for r in caplog.records if "cannot touch HEARTBEAT_FILE" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].levelno == logging.ERROR, caplog.text  # once, not at every progress
+    assert "\n" not in failures[0].getMessage() and failures[0].exc_info is None
+    recreate = threading.Timer(0.2, gone.mkdir)  # back mid-run: said once too, and touched again
+    recreate.start()
+    cli.produce(config, sink, 80, threading.Event())
+    recreate.join()
+    assert [r.getMessage() for r in caplog.records].count(
+        f"HEARTBEAT_FILE {config.heartbeat_file} is written again"
+    ) == 1
+    assert (gone / "heartbeat").exists()
+
+
+def numeric_bounds(accepted: str) -> tuple[str, str]:
+    """The smallest and the largest value a numeric rule's words accept."""
+    match = re.fullmatch(r"an? (?:integer|number) from (?:KAFKA_LINGER_MS \+ )?(\S+) to (\S+)", accepted)
+    assert match, f"the rule {accepted!r} names no largest value: a value it accepts could overflow"
+    return match[1], match[2]
+
+
+NUMERIC = [s.env for s in GENERATOR_SETTINGS if s.accepted.startswith(("an integer", "a number"))]
+
+
+@pytest.mark.parametrize("env", NUMERIC)
+def test_every_numeric_variable_runs_at_its_smallest_and_its_largest_value(
+    env: str, broker: TansuBroker, run_main, caplog
+) -> None:
+    setting = next(s for s in rebuilt("generator.config").SETTINGS if s.env == env)
+    for value in numeric_bounds(setting.accepted):
+        caplog.clear()
+        extra = {"KAFKA_LINGER_MS": "0"} if env == "KAFKA_DELIVERY_TIMEOUT_MS" else {}  # its floor is linger + 1000
+        timer = threading.Timer(0.6, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.start()
+        code = run_main(KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, KAFKA_TOPIC=f"bounds-{env.lower()}",
+                        **{"SHUTDOWN_TIMEOUT": "10", **extra, env: value})  # fmt: skip
+        timer.join()
+        assert code == 0, f"{env}={value}: {caplog.text}"
+        result = summary(caplog)
+        assert result["reason"] == "signal" and result["produced"] >= 1, (env, value, result)
+        assert result["failed"] == result["undelivered"] == 0, (env, value, result)

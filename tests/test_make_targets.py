@@ -64,11 +64,20 @@ def our_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("target", ["up", "preview", "destroy"])
-def test_without_the_pulumi_cli_make_exits_2_with_one_line(tmp_path: Path, target: str) -> None:
-    result = run_make(target, bin_dir(tmp_path))
+def test_every_missing_prerequisite_is_named_at_once_one_line_each(tmp_path: Path, target: str) -> None:
+    result = run_make(target, bin_dir(tmp_path))  # neither the Pulumi CLI nor docker
     assert result.returncode == 2
-    (line,) = our_lines(result)
-    assert line.startswith(f"make {target}: the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/")
+    pulumi, docker = our_lines(result)
+    assert pulumi.startswith(f"make {target}: the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/")
+    assert docker == (
+        f"make {target}: the docker CLI is not on PATH: install Docker Engine or Docker Desktop "
+        "(https://docs.docker.com/get-docker/)"
+    )
+    with_docker = run_make(target, bin_dir(tmp_path, {"docker": 1}))  # a CLI, but no engine answering
+    assert [line.split(": ", 1)[1].split(":")[0] for line in our_lines(with_docker)] == [
+        "the Pulumi CLI is not on PATH",
+        "the Docker engine is not reachable",
+    ]
 
 
 def test_without_a_reachable_docker_engine_make_up_exits_2_with_one_line(tmp_path: Path) -> None:
@@ -271,8 +280,21 @@ def test_logs_need_a_known_service(tmp_path: Path) -> None:
     unknown = docker_make(tmp_path, "logs", "SERVICE=kafka")
     assert unknown.returncode == 2
     assert our_lines(unknown) == [
-        "make logs: no container 'kafka' in stack 'dev' (services: " + " ".join(SERVICES) + ")"
+        "make logs: SERVICE='kafka' is not accepted: expected one of the stack's services: " + " ".join(SERVICES)
     ]
+    assert not (tmp_path / "docker.log").exists()  # an argument: refused before Docker is asked anything
+
+
+def test_logs_checks_its_arguments_before_looking_for_docker(tmp_path: Path) -> None:
+    for args, expected in [
+        ((), "make logs: SERVICE is required, e.g. make logs SERVICE=kafka-1 (services: make status)"),
+        (("SERVICE=nope",), "make logs: SERVICE='nope' is not accepted: expected one of the stack's services: "),
+        (("SERVICE=kafka-2", "STACK=a b"), "make logs: STACK='a b' is not accepted: expected letters, digits"),
+    ]:
+        result = run_make("logs", bin_dir(tmp_path), *args)  # no docker at all
+        assert result.returncode == 2
+        (line,) = our_lines(result)
+        assert line.startswith(expected), line
 
 
 def test_destroy_without_a_terminal_needs_yes(tmp_path: Path) -> None:
@@ -348,3 +370,87 @@ def test_forced_destroy_tells_the_schema_provider_and_says_what_it_does(tmp_path
         "its data goes with the stack's volumes"
     ]
     assert "force=1 destroy --stack dev --yes" in (tmp_path / "pulumi.log.env").read_text()
+
+
+# --- make check: a stack's configuration without the Pulumi CLI or Docker -----------------------------------------
+
+
+@pytest.fixture
+def stack_file(new_stack: str) -> Iterator[tuple[str, Path]]:
+    yield new_stack, REPO_ROOT / f"Pulumi.{new_stack}.yaml"
+
+
+def test_make_check_accepts_the_dev_stack_without_pulumi_or_docker(tmp_path: Path) -> None:
+    result = run_make("check", bin_dir(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "make check: Pulumi.dev.yaml: 4 keys set, the rest default: accepted"
+
+
+def test_make_check_names_every_bad_key_and_suggests_a_close_one(tmp_path: Path, stack_file) -> None:
+    name, path = stack_file
+    path.write_text(
+        "config:\n"
+        "  pipelining-data:topicPartiton: 6\n"  # misspelt
+        "  pipelining-data:kafkaMemoryMb: 64\n"  # below the broker's floor
+        "  pipelining-data:reportIntervalSeconds: 1e12\n"
+        "  pipelining-data:alertWebhookUrl:\n"
+        "    secure: v1:Zm9vYmFy\n"  # a secret: ciphertext, present, not checkable here
+        "  docker:host: unix:///var/run/docker.sock\n"  # a provider's key: not ours to check
+    )
+    result = run_make("check", bin_dir(tmp_path), f"STACK={name}")
+    assert result.returncode == 2
+    assert our_lines(result) == [
+        "make check: pipelining-data:reportIntervalSeconds='1e12' is not accepted: expected a number from 0 to 10",
+        "make check: pipelining-data:kafkaMemoryMb='64' is not accepted: expected an integer from 768 to 65536",
+        "make check: pipelining-data:topicPartiton is not a setting of this project; did you mean topicPartitions? "
+        "(see docs/deploying.md, 'Configuration')",
+    ]
+
+
+def test_make_check_counts_a_secret_as_set(tmp_path: Path, stack_file) -> None:
+    name, path = stack_file
+    path.write_text("config:\n  pipelining-data:runbookUrl:\n    secure: v1:Zm9v\n  pipelining-data:kafkaBrokers: 3\n")
+    result = run_make("check", bin_dir(tmp_path), f"STACK={name}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        f"make check: Pulumi.{name}.yaml: 2 keys set, the rest default: accepted; "
+        "secrets not checked (ciphertext): runbookUrl"
+    )
+
+
+def test_make_check_refuses_a_file_that_is_not_yaml_in_one_line(tmp_path: Path, stack_file) -> None:
+    name, path = stack_file
+    path.write_text("config: [\n")
+    result = run_make("check", bin_dir(tmp_path), f"STACK={name}")
+    assert result.returncode == 2
+    (line,) = our_lines(result)
+    assert line.startswith(f"make check: Pulumi.{name}.yaml: not valid YAML at line 2: ")
+
+
+def test_make_up_checks_the_config_before_anything_else(tmp_path: Path, stack_file) -> None:
+    name, path = stack_file
+    path.write_text("config:\n  pipelining-data:kafkaBroker: 2\n")
+    result = run_make("up", bin_dir(tmp_path), f"STACK={name}")  # no Pulumi CLI, no docker either
+    assert result.returncode == 2
+    assert our_lines(result) == [
+        "make check: pipelining-data:kafkaBroker is not a setting of this project; did you mean kafkaBrokers? "
+        "(see docs/deploying.md, 'Configuration')"
+    ]
+
+
+def test_make_clean_removes_what_make_made_and_keeps_the_state_and_its_passphrase(tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    shutil.copy(REPO_ROOT / "Makefile", checkout / "Makefile")
+    made = [".venv/bin/python", ".venv-mutate/x", "mutants/x", ".pytest_cache/x", ".ruff_cache/x",
+            ".mypy_cache/x", "build/x", "pipelining_data.egg-info/PKG-INFO", "infra/__pycache__/x.pyc"]  # fmt: skip
+    kept = [".pulumi/stacks/pipelining-data/dev.json", ".pulumi-passphrase", "infra/settings.py", "Pulumi.alice.yaml"]
+    for name in made + kept:
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / name).write_text("x")
+    result = subprocess.run(["make", "clean"], cwd=checkout, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert [name for name in made if (checkout / name.split("/")[0]).exists() and name.split("/")[0] != "infra"] == []
+    assert not (checkout / "infra" / "__pycache__").exists()
+    assert all((checkout / name).exists() for name in kept)
+    assert "kept .pulumi/ and .pulumi-passphrase" in result.stdout

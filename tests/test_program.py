@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 from xml.etree import ElementTree
 
 import pytest
 
+from generator.config import load_config
 from infra.containers import jvm_heap_mb
 from infra.kafka_cluster import JVM_OVERHEAD_MB, PROBE_HEAP_MB
-from infra.settings import KEYS, PROJECT, SettingsError
+from infra.settings import KEYS, KEYS_BY_NAME, MEMORY_FLOORS_MB, PROJECT, SettingsError
 from testbed.program import (
     CONTAINER,
     FLOATING_TAG,
@@ -22,6 +24,7 @@ from testbed.program import (
     run_program,
     unwrap,
 )
+from tests.conftest import REPO_ROOT
 
 BUILT = "docker:index/image:Image"
 SERVICES = {"zookeeper", "kafka-1", "kafka-ui", "clickhouse", "grafana", "generator"}
@@ -219,7 +222,8 @@ def test_bad_values_fail_with_one_clear_line_each() -> None:
         f"{PROJECT}:kafkaBrokers='4' is not accepted: expected an integer from 1 to 3",
         f"{PROJECT}:grafanaImage='grafana/grafana:{FLOATING_TAG}' is not accepted: "
         "expected an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)",
-        f"{PROJECT}:kafkaBroker is not a setting of this project (see docs/deploying.md, 'Configuration')",
+        f"{PROJECT}:kafkaBroker is not a setting of this project; did you mean kafkaBrokers? "
+        "(see docs/deploying.md, 'Configuration')",
     ]
 
 
@@ -272,3 +276,53 @@ def test_clickhouse_errors_reach_docker_logs(dev) -> None:
     assert root.find("logger/level") is None  # the files' level is the image's own
     for name in set(dev.containers) - {"clickhouse"}:
         assert dev.containers[name].inputs.get("uploads") is None, name  # nothing else changes
+
+
+# --- issue 23: the smallest and the largest accepted value of every numeric key must run --------------------------
+
+NUMERIC_RULE = re.compile(r"an? (?:integer|number) from (\S+) to (\S+)|a number > 0, at most (\S+)")
+
+
+def numeric_ends(end: int) -> dict[str, str]:
+    """Every numeric key at its smallest (end 0) or its largest (end 1) accepted value."""
+    values = {}
+    for key in KEYS:
+        match = NUMERIC_RULE.fullmatch(key.accepted)
+        if match and match[3]:
+            values[key.name] = "0.001" if end == 0 else match[3]
+        elif match:
+            values[key.name] = match[1 + end]
+    return values
+
+
+@pytest.mark.parametrize("end", [0, 1], ids=["smallest", "largest"])
+def test_the_program_runs_with_every_numeric_key_at_either_end_and_the_generator_takes_its_env(end: int) -> None:
+    ends = numeric_ends(end)
+    assert {"reportIntervalSeconds", "kafkaMemoryMb", "midPriceThreshold", "topicPartitions"} <= set(ends)
+    program = run_program(config={**dev_config(), **ends})
+    env = environment(program.containers["generator"])
+    config = load_config(env)  # what the container is handed, the generator accepts (exit 2 otherwise)
+    assert config.interval_s == float(ends["reportIntervalSeconds"])
+    for service in MEMORY_FLOORS_MB:
+        name = "kafka-1" if service == "kafka" else {"kafkaUi": "kafka-ui"}.get(service, service)
+        assert program.containers[name].inputs["memory"] == int(ends[f"{service}MemoryMb"])
+
+
+def test_no_memory_limit_below_what_each_image_needs_is_accepted() -> None:
+    for service, floor in MEMORY_FLOORS_MB.items():
+        key = KEYS_BY_NAME[f"{service}MemoryMb"]
+        with pytest.raises(ValueError):
+            key.parse(str(floor - 1))
+        assert key.parse(str(floor)) == floor and floor <= key.default
+    with pytest.raises(SettingsError, match=r"kafkaMemoryMb='64' is not accepted: expected an integer from 768"):
+        run_program(config={**dev_config(), "kafkaMemoryMb": "64", "clickhouseMemoryMb": "64"})
+    # at its floor, the broker's heap (half the limit), the health probe's JVM and both JVMs' own overhead fit
+    floor = MEMORY_FLOORS_MB["kafka"]
+    assert jvm_heap_mb(floor) + JVM_OVERHEAD_MB + PROBE_HEAP_MB + JVM_OVERHEAD_MB <= floor
+
+
+def test_each_memory_floor_is_cited_in_docs_upstream() -> None:
+    upstream = (REPO_ROOT / "docs" / "upstream.md").read_text()
+    section = upstream.split("## Memory floors", 1)[1].split("\n## ", 1)[0]
+    for service, floor in MEMORY_FLOORS_MB.items():
+        assert f"| `{service}MemoryMb` | {floor} |" in section, service

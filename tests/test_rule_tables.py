@@ -36,7 +36,7 @@ WORDED: dict[str, tuple[list[str], list[str]]] = {
         ["kafka", "kafka:0", "kafka:65536", ",", ""],
     ),
     "empty, or an absolute path in an existing directory": (["", "/tmp/heartbeat"], ["relative", "/no/such/dir/x"]),
-    "a number > 0": (["0.001", "9.9", "1e6"], ["0", "-1", "inf", "nan", "x"]),
+    "a number > 0, at most 10000": (["0.001", "9.9", "10000"], ["0", "-1", "10000.01", "inf", "nan", "x"]),
 }
 
 

@@ -324,6 +324,10 @@ def test_a_stack_whose_services_are_all_down_fails_one_line_per_hop(tmp_path: Pa
         "verify: FAIL clickhouse: answers",
         "verify: FAIL grafana: healthy",
     ]
+    kafka = [line.split("): ", 1)[1] for line in lines if line.startswith("verify: FAIL kafka")]
+    assert all(
+        re.match(r"expected a broker answering at 127\.0\.0\.1:\d+ within [\d.]+ s, saw \w+", k) for k in kafka
+    ), kafka
     services = [line.rsplit("; look further: make logs STACK=down SERVICE=", 1)[1] for line in lines if "FAIL" in line]
     assert services == ["kafka-1", "kafka-1", "clickhouse", "grafana"]  # where each failure's cause is logged
     assert lines[-1] == "verify: stack=down first_row_s=n/a produce_to_queryable_ms_p50=n/a p95=n/a alert_s=n/a"
@@ -494,10 +498,11 @@ def test_usage_explains_every_option(capsys) -> None:
     with pytest.raises(SystemExit):
         verify_main.parse_args(["--help"])
     usage = " ".join(capsys.readouterr().out.split())
-    assert usage.startswith("usage: python -m verify [-h] --stack STACK [--outputs OUTPUTS] [--deployed-at")
+    assert usage.startswith("usage: python -m verify [-h] --stack STACK [--outputs FILE] [--deployed-at")
     assert "`python -m verify --stack NAME [--alert]` (what `make verify` runs): prove every hop" in usage
     for text in ("--stack STACK the stack to check",
-                 "--outputs OUTPUTS the stack's outputs as JSON, instead of asking Pulumi",
+                 "--outputs FILE a file holding the stack's outputs as JSON (pulumi stack output --json "
+                 "--show-secrets > FILE), instead of asking Pulumi",
                  "--deployed-at DEPLOYED_AT unix time of the last `up` (default: from Pulumi)",
                  "--alert also drive the mid-price alert to pending/firing"):  # fmt: skip
         assert text in usage, text

@@ -77,7 +77,13 @@ def _number(value: float | None, form: str) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m verify", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="the stack to check")
-    parser.add_argument("--outputs", type=Path, help="the stack's outputs as JSON, instead of asking Pulumi")
+    parser.add_argument(
+        "--outputs",
+        type=Path,
+        metavar="FILE",
+        help="a file holding the stack's outputs as JSON (pulumi stack output --json --show-secrets > FILE), "
+        "instead of asking Pulumi",
+    )
     parser.add_argument("--deployed-at", type=float, help="unix time of the last `up` (default: from Pulumi)")
     parser.add_argument("--alert", action="store_true", help="also drive the mid-price alert to pending/firing")
     return parser.parse_args(argv)

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from kafka.errors import KafkaTimeoutError
+from kafka.errors import KafkaError, KafkaTimeoutError
 
 from generator.contract import LEVEL_PRICE_STEP, ReportShape
 from verify.checks import Failed
@@ -77,14 +77,26 @@ class KafkaHop:
     def __init__(self, bootstrap_servers: str) -> None:
         self._servers = bootstrap_servers.split(",")
 
+    def _no_broker(self, error: KafkaError) -> Failed:
+        """A client that found no broker, said like every other failed check: what was expected, what was seen."""
+        return Failed(
+            f"a broker answering at {','.join(self._servers)} within {BOOTSTRAP_TIMEOUT_MS / 1000:g} s",
+            f"{type(error).__name__}" + (f" ({error})" if str(error) and str(error) != type(error).__name__ else ""),
+        )
+
     def check_topic(self, topic: str, partitions: int, replication: int) -> str:
         from kafka.admin import KafkaAdminClient  # noqa: PLC0415 -- imported on use, like the providers
 
-        admin = KafkaAdminClient(bootstrap_servers=self._servers, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=self._servers, bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
+        except KafkaError as error:
+            raise self._no_broker(error) from None
         try:
             if topic not in admin.list_topics():
                 raise Failed(f"topic {topic}", "no such topic")
             (described,) = admin.describe_topics([topic])
+        except KafkaError as error:
+            raise Failed(f"topic {topic} described by the broker", f"{type(error).__name__} ({error})") from None
         finally:
             admin.close()
         found = (len(described["partitions"]), min(len(p["replica_nodes"]) for p in described["partitions"]))
@@ -99,11 +111,19 @@ class KafkaHop:
         """Send each report with acks=all and wait for its acknowledgement."""
         from kafka import KafkaProducer  # noqa: PLC0415
 
-        producer = KafkaProducer(bootstrap_servers=self._servers, acks="all", bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS)
+        try:
+            producer = KafkaProducer(
+                bootstrap_servers=self._servers, acks="all", bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS
+            )
+        except KafkaError as error:
+            raise self._no_broker(error) from None
         try:
             canaries = []
             for number, report in enumerate(reports, start=1):
-                sent = producer.send(topic, report, key=CANARY_KEY)  # no metadata in time: the client says so
+                try:
+                    sent = producer.send(topic, report, key=CANARY_KEY)
+                except KafkaTimeoutError as error:  # no metadata for the topic in time
+                    raise Failed(f"topic {topic}'s partitions known to a broker", f"{error}") from None
                 try:
                     metadata = sent.get(timeout=ACK_TIMEOUT_S)
                 except KafkaTimeoutError:
