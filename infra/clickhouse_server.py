@@ -30,6 +30,7 @@ class ClickHouse(pulumi.ComponentResource):
                 service=SERVICE,
                 image_id=image.image_id,
                 memory_mb=settings.memory_mb("clickhouse"),
+                cpus=settings.cpus("clickhouse"),
                 envs={
                     "CLICKHOUSE_USER": ADMIN_USER,
                     "CLICKHOUSE_PASSWORD": self.admin_password,

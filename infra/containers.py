@@ -1,5 +1,5 @@
 """What every container of the pipeline has in common: pinned image by id, per-stack names and labels,
-health check, restart policy, memory limit, log rotation, loopback-bound ports."""
+health check, restart policy, memory and CPU limits, log rotation, loopback-bound ports."""
 
 from __future__ import annotations
 
@@ -68,6 +68,7 @@ class ContainerSpec:
     service: str  # short name: container name suffix, network alias, label
     image_id: pulumi.Input[str]
     memory_mb: int
+    cpus: float
     health: Health | None
     envs: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     ports: Sequence[tuple[int, int]] = ()  # (container port, host port)
@@ -150,6 +151,7 @@ def service_container(
         wait_timeout=spec.health.wait_timeout_s if spec.health else None,
         restart=spec.restart,
         memory=spec.memory_mb,
+        cpus=f"{spec.cpus:g}",
         ulimits=list(spec.ulimits),
         log_driver="json-file",
         log_opts=LOG_OPTIONS,

@@ -63,6 +63,7 @@ class DataGenerator(pulumi.ComponentResource):
                 # (new content) is a new id, so the container is replaced.
                 image_id=built.repo_digest,
                 memory_mb=settings.memory_mb("generator"),
+                cpus=settings.cpus("generator"),
                 envs=environment_for(config),
                 health=Health(
                     f"python -m generator.health {HEARTBEAT_FILE} {3 * PROGRESS_INTERVAL_S:g}",

@@ -13,6 +13,7 @@ from dashboards.market import DASHBOARD_UID, DATASOURCE_UID, PLUGIN_ID, Links, c
 from infra.clickhouse_server import NATIVE_PORT, ClickHouse
 from infra.containers import Platform
 from infra.grafana_server import Grafana
+from schema.spec import READER_QUERY_TIMEOUT_S
 
 FOLDER_UID = "pipelining-data"
 
@@ -49,6 +50,8 @@ class GrafanaObjects(pulumi.ComponentResource):
                     "secure": False,
                     "username": clickhouse.reader_user,
                     "defaultDatabase": spec.database,
+                    # seconds; the plugin sends it as max_execution_time, which the reader's profile bounds
+                    "queryTimeout": str(READER_QUERY_TIMEOUT_S),
                 },
                 sort_keys=True,
             ),

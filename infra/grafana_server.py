@@ -42,6 +42,7 @@ class Grafana(pulumi.ComponentResource):
                 service="grafana",
                 image_id=image.image_id,
                 memory_mb=settings.memory_mb("grafana"),
+                cpus=settings.cpus("grafana"),
                 envs={
                     "GF_SECURITY_ADMIN_USER": ADMIN_USER,
                     "GF_SECURITY_ADMIN_PASSWORD": self.admin_password,

@@ -173,6 +173,7 @@ class KafkaCluster(pulumi.ComponentResource):
                 service=name,
                 image_id=self.image.image_id,
                 memory_mb=settings.memory_mb("kafka"),
+                cpus=settings.cpus("kafka"),
                 envs=envs,
                 ports=[(EXTERNAL_KAFKA_PORT, settings.host_ports.broker(index))],
                 volumes={LOG_DIR: volume},

@@ -21,6 +21,7 @@ class KafkaUi(pulumi.ComponentResource):
                 service="kafka-ui",
                 image_id=image.image_id,
                 memory_mb=settings.memory_mb("kafkaUi"),
+                cpus=settings.cpus("kafkaUi"),
                 envs={
                     "KAFKA_CLUSTERS_0_NAME": settings.prefix,
                     "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS": kafka.bootstrap_servers,

@@ -83,6 +83,11 @@ def _memory(default: int) -> Key:
     return _integer(default, 64, 65536, "memory limit of the {service} container, MiB")
 
 
+def _cpus(default: float) -> Key:
+    rule = rules.number(0.1, 64)
+    return Key("string", default, rule.accepted, rule.parse, "CPU limit of the {service} container, CPUs (a ceiling)")
+
+
 def _boolean(default: bool, description: str) -> Key:
     def parse(raw: str) -> bool:
         value = raw.strip().lower()
@@ -204,11 +209,19 @@ class Config:
     clickhouseMemoryMb: int = _setting(_memory(2048))
     grafanaMemoryMb: int = _setting(_memory(512))
     generatorMemoryMb: int = _setting(_memory(256))
+    # CPU ceilings (docs/deploying.md, "Resources"): a busy service, or a heavy dashboard query, slows itself
+    # down, not the host and the other stacks on it. ClickHouse's reader is bounded further by its profile.
+    zookeeperCpus: float = _setting(_cpus(0.5))
+    kafkaCpus: float = _setting(_cpus(1.0))
+    kafkaUiCpus: float = _setting(_cpus(0.5))
+    clickhouseCpus: float = _setting(_cpus(1.5))
+    grafanaCpus: float = _setting(_cpus(1.0))
+    generatorCpus: float = _setting(_cpus(0.5))
 # fmt: on
 
 
 def _named(name: str, key: Key) -> Key:
-    service = name.removesuffix("MemoryMb").removesuffix("Image")
+    service = name.removesuffix("MemoryMb").removesuffix("Cpus").removesuffix("Image")
     return replace(key, name=name, description=key.description.replace("{service}", service))
 
 
@@ -275,6 +288,9 @@ class Settings:
 
     def memory_mb(self, service: str) -> int:
         return int(getattr(self.config, f"{service}MemoryMb"))
+
+    def cpus(self, service: str) -> float:
+        return float(getattr(self.config, f"{service}Cpus"))
 
     def schema_spec(self) -> SchemaSpec:
         return SchemaSpec(

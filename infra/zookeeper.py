@@ -21,6 +21,7 @@ class ZooKeeper(pulumi.ComponentResource):
                 service="zookeeper",
                 image_id=image.image_id,
                 memory_mb=settings.memory_mb("zookeeper"),
+                cpus=settings.cpus("zookeeper"),
                 envs={
                     "ZOO_AUTOPURGE_PURGEINTERVAL": "24",  # hours; 0 (the image's default) never purges
                     "ZOO_AUTOPURGE_SNAPRETAINCOUNT": "3",

@@ -47,7 +47,8 @@ def test_datasource_reads_through_the_reader_over_the_native_protocol(dev) -> No
     assert datasource.inputs["uid"] == DATASOURCE_UID
     settings = json.loads(datasource.inputs["jsonDataEncoded"])
     assert settings == {"host": "clickhouse", "port": 9000, "protocol": "native", "secure": False,
-                        "username": "grafana_reader", "defaultDatabase": "market"}  # fmt: skip
+                        "username": "grafana_reader", "defaultDatabase": "market",
+                        "queryTimeout": "60"}  # fmt: skip  # = the reader profile's MAX max_execution_time
     assert is_secret(datasource.inputs["secureJsonDataEncoded"])
     assert json.loads(unwrap(datasource.inputs["secureJsonDataEncoded"])) == {
         "password": "generated-clickhouse-reader-password"

@@ -69,6 +69,21 @@ def test_long_running_containers_have_health_restart_limits_logs_and_labels(dev)
     assert dev.containers["generator"].inputs["restart"] == "on-failure"
 
 
+def test_every_container_has_a_cpu_ceiling_from_its_own_key(dev) -> None:
+    """A busy service (or a heavy dashboard query in ClickHouse) cannot take the whole host from the other
+    services and the other stacks on it."""
+    key = {"zookeeper": "zookeeper", "kafka-1": "kafka", "kafka-ui": "kafkaUi", "clickhouse": "clickhouse",
+           "grafana": "grafana", "generator": "generator"}  # fmt: skip
+    defaults = {k.name: k.default for k in KEYS}
+    for name, container in dev.containers.items():
+        assert float(container.inputs["cpus"]) == defaults[f"{key[name]}Cpus"], name
+        assert 0 < float(container.inputs["cpus"]) <= 2, name  # sized for a laptop: docs/deploying.md
+    program = run_program(config={**dev_config(), "clickhouseCpus": "0.75"})
+    assert program.containers["clickhouse"].inputs["cpus"] == "0.75"
+    with pytest.raises(SettingsError, match=r"clickhouseCpus='0' is not accepted: expected a number from 0.1 to 64"):
+        run_program(config={**dev_config(), "clickhouseCpus": "0"})
+
+
 def test_what_others_wait_for_is_waited_for_until_healthy(dev) -> None:
     for name in ("zookeeper", "kafka-1", "clickhouse", "grafana"):
         inputs = dev.containers[name].inputs

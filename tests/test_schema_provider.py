@@ -289,6 +289,17 @@ def test_a_ttl_change_alone_does_not_recreate_the_dead_letter_table() -> None:
 USERS_SQL = "SELECT name FROM system.users"
 
 
+ACCESS_STATEMENTS = (
+    "CREATE USER",
+    "DROP USER",
+    "CREATE SETTINGS",
+    "DROP SETTINGS",
+    "CREATE QUOTA",
+    "DROP QUOTA",
+    "GRANT",
+)
+
+
 class ChdbWithUsers:
     """chdb, answering `system.users` as a server with access control would (chdb refuses SHOW USERS), and
     keeping every statement it was sent."""
@@ -298,7 +309,7 @@ class ChdbWithUsers:
 
     def command(self, sql: str) -> None:
         self.sent.append(sql)
-        if not sql.startswith(("CREATE USER", "DROP USER", "CREATE SETTINGS", "DROP SETTINGS", "GRANT")):
+        if not sql.startswith(ACCESS_STATEMENTS):
             self.chdb.command(sql)  # chdb has no access control to run the reader's statements on
 
     def query(self, sql: str) -> list[tuple]:

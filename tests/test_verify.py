@@ -24,7 +24,7 @@ from generator.contract import ReportShape
 from infra.kafka_topic import TopicProvider
 from schema.spec import SchemaSpec
 from testbed.broker import TansuBroker, abandon, free_port
-from testbed.clickhouse import ChdbClient, apply_schema
+from testbed.clickhouse import ChdbClient, ReaderStandIn, apply_schema
 from testbed.tcp_proxy import TcpProxy
 from tests.conftest import look_further
 from verify import __main__ as verify_main
@@ -167,6 +167,32 @@ def test_a_query_the_server_refuses_is_named() -> None:
     spec = SchemaSpec(database=f"missing_{uuid.uuid4().hex[:8]}")  # never created
     with pytest.raises(Failed, match=r"expected 'Mid price .*' to run, saw .*"):
         ClickHouseHop(ChdbClient(), spec).every_grafana_query_runs(9.9)
+
+
+def test_the_reader_cannot_lift_its_limits_and_every_grafana_query_runs_within_them(chdb_spec: SchemaSpec) -> None:
+    """On the reader's stand-in (chdb checking each query's SETTINGS against the profile as ClickHouse does, then
+    applying the profile): every lifting attempt is refused, numbers_mt stops at the row limit, and the dashboard
+    and alert queries still run."""
+    deliver(chdb_spec, [generator_report(chdb_spec)], [(0, 1)])
+    hop = ClickHouseHop(ReaderStandIn(), chdb_spec)
+    assert hop.limits_hold() == "11 attempts to lift a limit refused; numbers_mt stopped at 100,000,000 rows"
+    assert hop.every_grafana_query_runs(9.9).endswith("panels on the raw table and on the rollup")
+
+
+def test_a_reader_whose_limits_can_be_lifted_fails_naming_the_query_that_ran(chdb_spec: SchemaSpec) -> None:
+    with pytest.raises(Failed) as failed:
+        ClickHouseHop(ChdbClient(), chdb_spec).limits_hold()  # no profile: chdb lets a query change anything
+    assert str(failed.value) == (
+        "expected `SELECT 1 SETTINGS readonly = 0` refused by a limit of the reader's profile, saw it ran"
+    )
+
+    class Unreachable:
+        def query(self, sql: str) -> list[tuple]:
+            raise OSError("[Errno 111] Connection refused")
+
+    with pytest.raises(Failed) as failed:  # an error that is not a refusal by a limit proves nothing
+        ClickHouseHop(Unreachable(), chdb_spec).limits_hold()  # type: ignore[arg-type]
+    assert str(failed.value).endswith("saw [Errno 111] Connection refused")
 
 
 def test_first_row_after_the_last_up(chdb_spec: SchemaSpec) -> None:
@@ -363,9 +389,14 @@ def test_no_history_means_no_deploy_time(pulumi_stand_in: Path, tmp_path: Path, 
     assert verify_main.last_update_started("dev") is None
 
 
+def as_logged_in(_url: str, user: str, _password: str) -> ChdbClient:
+    """chdb standing in for the server: as the reader, with its profile's constraints and limits."""
+    return ReaderStandIn() if user == "grafana_reader" else ChdbClient()
+
+
 def test_the_clickhouse_hop_runs_end_to_end_on_chdb(chdb_spec: SchemaSpec, monkeypatch: pytest.MonkeyPatch) -> None:
     """verify's own sequence of ClickHouse checks, with chdb standing in for the server (admin and reader)."""
-    monkeypatch.setattr(verify_main, "HttpClickHouse", lambda url, user, password: ChdbClient())
+    monkeypatch.setattr(verify_main, "HttpClickHouse", as_logged_in)
     reports, canaries = canaries_at(chdb_spec, [(0, 100), (0, 101)])
     deliver(chdb_spec, [*reports, generator_report(chdb_spec)], [(0, 100), (0, 101), (0, 102)])
     outputs = {"clickhouseUrl": "http://127.0.0.1:8123", "clickhouseAdminUser": "admin",
@@ -376,7 +407,7 @@ def test_the_clickhouse_hop_runs_end_to_end_on_chdb(chdb_spec: SchemaSpec, monke
     verify_main._clickhouse(outputs, chdb_spec, "dev", time.time() - 60, canaries, Checks(out=out), figures)
     lines = {line.split(" (")[0]: line for line in out.getvalue().splitlines()}
     for name in ("answers", "canaries landed", "no canary dead-lettered", "rows keep arriving",
-                 "grafana_reader runs every Grafana query"):  # fmt: skip
+                 "grafana_reader runs every Grafana query", "grafana_reader cannot lift its limits"):  # fmt: skip
         assert lines[f"verify: ok   clickhouse: {name}"], out.getvalue()
     failed = lines["verify: FAIL clickhouse: Kafka consumers healthy"]  # chdb runs no Kafka engine
     assert "expected 1 consumer(s) of metrics_queue" in failed
@@ -385,7 +416,7 @@ def test_the_clickhouse_hop_runs_end_to_end_on_chdb(chdb_spec: SchemaSpec, monke
 
 def test_without_canaries_the_landing_checks_fail_as_not_run(chdb_spec: SchemaSpec, monkeypatch) -> None:
     logins: list[tuple[str, str, str]] = []
-    monkeypatch.setattr(verify_main, "HttpClickHouse", lambda *login: logins.append(login) or ChdbClient())
+    monkeypatch.setattr(verify_main, "HttpClickHouse", lambda *login: logins.append(login) or as_logged_in(*login))
     outputs = {"clickhouseUrl": "http://127.0.0.1:8123", "clickhouseAdminUser": "admin",
                "clickhouseAdminPassword": "x", "clickhouseReaderUser": "grafana_reader",
                "clickhouseReaderPassword": "y", "midPriceThreshold": 9.9, "reportIntervalSeconds": 30}  # fmt: skip
@@ -620,7 +651,8 @@ def test_each_clickhouse_failure_points_at_its_logs(chdb_spec: SchemaSpec, monke
                      "verify: FAIL clickhouse: no canary dead-lettered": "clickhouse",
                      "verify: FAIL clickhouse: rows keep arriving": "generator",
                      "verify: FAIL clickhouse: Kafka consumers healthy": "clickhouse",
-                     "verify: FAIL clickhouse: grafana_reader runs every Grafana query": "clickhouse"}  # fmt: skip
+                     "verify: FAIL clickhouse: grafana_reader runs every Grafana query": "clickhouse",
+                     "verify: FAIL clickhouse: grafana_reader cannot lift its limits": "clickhouse"}  # fmt: skip
     assert "rows from the generator in the last 60 s" in out.getvalue()  # no report interval given: a minute
     assert "grafana_reader: Not enough privileges." in out.getvalue()
     assert figures.first_row_s is None  # the figure could not be measured: said as n/a, not a failure

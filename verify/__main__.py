@@ -211,13 +211,16 @@ def _clickhouse(
     )
     checks.run("clickhouse", "Kafka consumers healthy", admin.consumers_healthy, look)
 
-    def as_reader() -> str:
-        reader = HttpClickHouse(
-            outputs["clickhouseUrl"], outputs["clickhouseReaderUser"], outputs["clickhouseReaderPassword"]
-        )
-        return ClickHouseHop(reader, spec).every_grafana_query_runs(float(outputs["midPriceThreshold"]))
+    reader_user = outputs["clickhouseReaderUser"]
 
-    checks.run("clickhouse", f"{outputs['clickhouseReaderUser']} runs every Grafana query", as_reader, look)
+    def as_reader() -> str:
+        reader = HttpClickHouse(outputs["clickhouseUrl"], reader_user, outputs["clickhouseReaderPassword"])
+        hops["reader"] = ClickHouseHop(reader, spec)
+        return hops["reader"].every_grafana_query_runs(float(outputs["midPriceThreshold"]))
+
+    checks.run("clickhouse", f"{reader_user} runs every Grafana query", as_reader, look)
+    if "reader" in hops:  # connected: whether or not every query ran
+        checks.run("clickhouse", f"{reader_user} cannot lift its limits", hops["reader"].limits_hold, look)
     if deployed_at is not None:
         try:
             figures.first_row_s = admin.first_row_after(deployed_at)

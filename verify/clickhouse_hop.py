@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from dashboards.alerts import pipeline_rules
 from dashboards.macros import TimeRange, expand_macros
 from dashboards.queries import queried_panels
-from schema.spec import ROLLUP_GRAIN_S, SchemaSpec
+from schema.spec import READER_LIMITS, ROLLUP_GRAIN_S, SchemaSpec
 from verify.checks import Failed, wait_for
 from verify.kafka_hop import CANARY_MILLISECOND, Canary
 
@@ -27,6 +27,8 @@ DEAD_LETTER_SLACK_MS = 60_000  # a canary acknowledged before ClickHouse stamped
 EXCEPTION_WINDOW_S = 300  # a consumer exception older than this is history, not a fault
 QUERY_WINDOW_MS = 5 * 60_000
 QUERY_INTERVALS_MS = (10_000, ROLLUP_GRAIN_S * 1000)  # a panel reads the raw table, then the rollup
+# How ClickHouse says no to a reader lifting a limit, or stops a query at one (its error codes' names).
+REFUSALS = ("(READONLY)", "(SETTING_CONSTRAINT_VIOLATION)", "(TOO_MANY_ROWS)")
 
 
 class SqlClient(Protocol):
@@ -135,6 +137,29 @@ class ClickHouseHop:
                 except Exception as error:
                     raise Failed(f"'{title}' to run", str(error).strip().splitlines()[0]) from None
         return f"{len(queries)} dashboard and alert queries ran, panels on the raw table and on the rollup"
+
+    def limits_hold(self) -> str:
+        """As the reader: every attempt to lift a limit of its profile is refused — 0 (unlimited) for each, above
+        MAX for the one it may change, leaving read-only — and a table function that needs no grant
+        (numbers_mt) is stopped by the row limit before it runs away."""
+        rows = int(next(limit.value for limit in READER_LIMITS if limit.setting == "max_rows_to_read"))
+        attempts = ["SELECT 1 SETTINGS readonly = 0"]
+        for limit in READER_LIMITS:
+            lifted = ["'break'"] if isinstance(limit.value, str) else ["0"]
+            if limit.lowest is not None:
+                lifted.append(str(int(limit.value) + 1))
+            attempts += [f"SELECT 1 SETTINGS {limit.setting} = {value}" for value in lifted]
+        attempts.append(f"SELECT count() FROM numbers_mt({rows * 10})")
+        for sql in attempts:
+            try:
+                self._client.query(sql)
+            except Exception as error:
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+                if not any(code in reason for code in REFUSALS):
+                    raise Failed(f"`{sql}` refused by a limit of the reader's profile", reason) from None
+                continue
+            raise Failed(f"`{sql}` refused by a limit of the reader's profile", "it ran")
+        return f"{len(attempts) - 1} attempts to lift a limit refused; numbers_mt stopped at {rows:,} rows"
 
     def first_row_after(self, started_at: float) -> float | None:
         """Seconds from `started_at` (unix) to the first row the Kafka engine delivered after it."""

@@ -2,8 +2,9 @@
 -- It reads the pipeline database and, for the "Kafka consumers" panel, system.kafka_consumers: ClickHouse
 -- requires a grant for most system tables (access_control_improvements.select_from_system_db_requires_grant).
 CREATE SETTINGS PROFILE OR REPLACE ${reader_profile}
-SETTINGS readonly = 1, max_execution_time = 60 CHANGEABLE_IN_READONLY;
+SETTINGS readonly = 1, ${reader_limits};
 CREATE USER OR REPLACE ${reader_user} IDENTIFIED WITH sha256_password BY ${reader_password}
 SETTINGS PROFILE '${reader_profile}';
+CREATE QUOTA OR REPLACE ${reader_quota} FOR INTERVAL ${reader_quota_interval} MAX ${reader_quota_limits} TO ${reader_user};
 GRANT SELECT ON ${database}.* TO ${reader_user};
 GRANT SELECT ON system.kafka_consumers TO ${reader_user}
