@@ -30,7 +30,7 @@ STOP_TIMEOUT_S = int(SHUTDOWN_TIMEOUT_S) + 5  # Docker's SIGKILL must come after
 def source_digest(directory: Path = GENERATOR_DIR) -> str:
     """A short hash of what the image is built from (the Dockerfile copies `generator/*.py`)."""
     digest = hashlib.sha256()
-    for path in sorted([*directory.glob("*.py"), directory / "Dockerfile", directory / "requirements.txt"]):
+    for path in sorted([*directory.glob("*.py"), directory / "Dockerfile", directory / "requirements.lock"]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 

@@ -33,12 +33,17 @@ KAFKA_MODES = ("zookeeper", "kraft")
 DERIVED_PORT_BASE = 10_000
 DERIVED_PORT_SLOTS = 2_750
 PORTS_PER_STACK = 8
-# [registry[:port]/]repository, then a tag or a digest (a private registry's port is not a tag)
+# [registry[:port]/]repository, then a tag, a digest, or both (a private registry's port is not a tag)
 IMAGE_PATTERN = re.compile(
-    r"([a-z0-9.-]+:[0-9]+/)?[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
+    r"([a-z0-9.-]+:[0-9]+/)?[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?"
 )
 IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 IMAGE_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+# A tag names one build when it carries a full version (x.y.z, any prefix or suffix: v1.5.0, 3.11.14-slim) or
+# is a content hash (our generator's build tag); words like these mark a tag that moves to newer builds.
+FULL_VERSION = re.compile(r"\d+\.\d+\.\d+")
+CONTENT_HASH = re.compile(r"[0-9a-f]{12,64}")
+MOVING_TAG = re.compile(r"(^|[-_.])(latest|main|master|nightly|edge|dev|stable|lts|rolling|snapshot)([-_.]|$)", re.I)
 PLUGIN_PATTERN = re.compile(r"[a-z0-9-]+@\d+\.\d+\.\d+")
 WEBHOOK_PATTERN = re.compile(r"https?://[^\s/]+(/\S*)?")
 
@@ -98,14 +103,23 @@ def _boolean(default: bool, description: str) -> Key:
     return Key("boolean", default, "true or false", parse, description)
 
 
-def is_pinned(reference: str) -> bool:
-    """An image id, a digest, or a tag other than `latest` (the rule the policy pack enforces too)."""
+def pin_level(reference: str) -> str | None:
+    """ "digest" for an image id or a reference with a digest (`repo[:tag]@sha256:…`), "tag" for a tag that names
+    one build (a full version or a content hash), None for anything that can move: no tag, `latest`, `main`,
+    a major-only `:12`, `:latest-ubuntu` (the rule the policy pack enforces too)."""
     if IMAGE_ID.fullmatch(reference) or IMAGE_DIGEST.search(reference):
-        return True
+        return "digest"
     if "@" in reference or reference.startswith("sha256:"):
-        return False  # a digest or an image id, cut short
+        return None  # a digest or an image id, cut short
     name, _, tag = reference.rpartition(":")
-    return bool(name) and "/" not in tag and tag not in ("", "latest")
+    if not name or "/" in tag or MOVING_TAG.search(tag):
+        return None
+    return "tag" if FULL_VERSION.search(tag) or CONTENT_HASH.fullmatch(tag) else None
+
+
+def is_pinned(reference: str) -> bool:
+    """An image id, a digest, or a tag that names one build: never a tag that moves."""
+    return pin_level(reference) is not None
 
 
 def _pinned_image(raw: str) -> str:
@@ -120,7 +134,10 @@ def _choice(default: str, options: tuple[str, ...], description: str) -> Key:
 
 
 def _image(default: str) -> Key:
-    accepted = "an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)"
+    accepted = (
+        "an image by digest (repo:tag@sha256:…, preferred: make pin) or by a full version tag (repo:x.y.z…), "
+        "not a moving tag (latest, main, a major-only :12)"
+    )
     return Key("string", default, accepted, _pinned_image, "{service} image, pinned")
 
 

@@ -23,7 +23,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.deserialize import _deserialize_property
 
-from infra.settings import is_pinned
+from infra.settings import pin_level
 
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
@@ -60,13 +60,26 @@ def environment(props: Mapping[str, Any]) -> list[tuple[str, Any, bool]]:
     return entries
 
 
-def _validate_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _image_reference(args: ResourceValidationArgs) -> str | None:
     field = {CONTAINER: "image", REMOTE_IMAGE: "name", BUILT_IMAGE: "imageName"}.get(args.resource_type)
-    if field is None:
-        return
-    reference = plain(args.props.get(field)) or ""
-    if not is_pinned(reference):
-        report(f"image '{reference}' is not pinned: use a version tag (not latest) or a digest", None)
+    return None if field is None else str(plain(args.props.get(field)) or "")
+
+
+def _validate_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    reference = _image_reference(args)
+    if reference is not None and pin_level(reference) is None:
+        report(
+            f"image '{reference}' is not pinned: use a digest (repo:tag@sha256:…; make pin) or a full version tag, "
+            "never a tag that moves (latest, main, a major-only :12)",
+            None,
+        )
+
+
+def _validate_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Advisory: a version tag can still be pushed again; a digest cannot. Our own build is local (no registry)."""
+    reference = _image_reference(args)
+    if reference is not None and args.resource_type != BUILT_IMAGE and pin_level(reference) == "tag":
+        report(f"image '{reference}' is pinned by tag only: a tag can be re-pushed; `make pin` adds its digest", None)
 
 
 def _validate_loopback(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -133,8 +146,10 @@ def _dependencies(resource: Any) -> Iterable[Any]:
 
 
 POLICIES = [
-    ResourceValidationPolicy("pinned-images", "Images are pinned: a version tag (not latest) or a digest.",
+    ResourceValidationPolicy("pinned-images", "Images are pinned: a digest or a full version tag, never a moving tag.",
                              _validate_pinned),
+    ResourceValidationPolicy("digest-pinned-images", "Pulled images are pinned by digest (advisory).",
+                             _validate_digest, enforcement_level=EnforcementLevel.ADVISORY),
     ResourceValidationPolicy(
         "loopback-host-ports",
         "Host ports bind to loopback unless the stack allows another address.",

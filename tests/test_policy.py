@@ -12,9 +12,10 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-from pulumi_policy import PolicyResource, ResourceValidationArgs, Secret, StackValidationArgs
+from pulumi_policy import EnforcementLevel, PolicyResource, ResourceValidationArgs, Secret, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from policy.checks import BUILT_IMAGE as BUILT
 from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, environment, keep_secret_markers
 from testbed.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, dev_config, run_program
 from tests.conftest import REPO_ROOT
@@ -39,7 +40,13 @@ def container(**props: Any) -> dict[str, Any]:
     [
         (REMOTE_IMAGE, "name", "clickhouse/clickhouse-server:26.3.17.4", True),
         (REMOTE_IMAGE, "name", "grafana/grafana@sha256:" + "b" * 64, True),
+        (REMOTE_IMAGE, "name", "grafana/grafana:12.4.5@sha256:" + "b" * 64, True),
         (REMOTE_IMAGE, "name", f"grafana/grafana:{FLOATING_TAG}", False),
+        (REMOTE_IMAGE, "name", "grafana/grafana:main", False),
+        (REMOTE_IMAGE, "name", "grafana/grafana:12", False),
+        (REMOTE_IMAGE, "name", "grafana/grafana:12.4", False),
+        (REMOTE_IMAGE, "name", "grafana/grafana:latest-ubuntu", False),
+        (REMOTE_IMAGE, "name", "grafana/grafana:nightly-12.4.5", False),
         (REMOTE_IMAGE, "name", "grafana/grafana", False),
         (REMOTE_IMAGE, "name", "localhost:5000/grafana", False),
         (CONTAINER, "image", "sha256:" + "c" * 64, True),
@@ -49,13 +56,27 @@ def container(**props: Any) -> dict[str, Any]:
         (CONTAINER, "image", "zookeeper@sha256:" + "d" * 63, False),
         (CONTAINER, "image", "localhost:5000/zookeeper@sha256:" + "d" * 64, True),
         (CONTAINER, "image", "localhost:5000/zookeeper:3.9.4", True),
+        (CONTAINER, "image", "localhost:5000/zookeeper:3", False),
         (CONTAINER, "image", "sha256:" + "c" * 63, False),
         ("docker:index/image:Image", "imageName", "pipelining-data-generator:1995430acd190983", True),
     ],
 )
 def test_pinned_images(typ: str, field: str, reference: str, ok: bool) -> None:
+    """Moving tags are refused (mandatory): `latest`, `main`, major-only `:12`, `:latest-ubuntu`."""
     found = violations("pinned-images", {field: reference}, typ)
     assert (found == []) is ok, found
+
+
+def test_a_tag_without_a_digest_is_advised_against_and_a_digest_is_preferred() -> None:
+    assert POLICY["digest-pinned-images"].enforcement_level == EnforcementLevel.ADVISORY
+    assert violations("digest-pinned-images", {"name": "grafana/grafana:12.4.5"}, REMOTE_IMAGE) == [
+        "image 'grafana/grafana:12.4.5' is pinned by tag only: a tag can be re-pushed; `make pin` adds its digest"
+    ]
+    for digest in ("grafana/grafana:12.4.5@sha256:" + "b" * 64, "grafana/grafana@sha256:" + "b" * 64):
+        assert violations("digest-pinned-images", {"name": digest}, REMOTE_IMAGE) == []
+    # our own image is built locally (no registry to hold a digest); containers run images by id
+    assert violations("digest-pinned-images", {"imageName": "pipelining-data-generator:1995430acd19"}, BUILT) == []
+    assert violations("digest-pinned-images", {"image": "sha256:" + "c" * 64}) == []
 
 
 def test_host_ports_on_loopback_unless_the_stack_allows_the_address() -> None:
@@ -148,7 +169,7 @@ def test_our_program_passes_every_policy(mode: str) -> None:
     by_identity: dict[tuple[str, str], PolicyResource] = {}  # names repeat across types
     for resource in (resource for resource in program.resources if resource.custom):
         props = keep_secret_markers(dict(resource.inputs))
-        for policy in POLICIES[:-1]:
+        for policy in (p for p in POLICIES[:-1] if p.enforcement_level != EnforcementLevel.ADVISORY):
             found: list[str] = []
             args = ResourceValidationArgs(resource.typ, props, f"urn:{resource.name}", resource.name, None, None, {})
             policy.validate(args, lambda message, urn=None, found=found: found.append(message))
@@ -184,8 +205,9 @@ def test_the_pack_served_through_its_entry_point_is_mandatory_for_every_policy(s
     info = served_pack.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
     assert info.name == "pipelining-data-guardrails"
     assert {policy.name for policy in info.policies} == {policy.name for policy in POLICIES}
-    mandatory = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
-    assert all(policy.enforcementLevel == mandatory for policy in info.policies)
+    levels = {policy.name: analyzer_pb2.EnforcementLevel.Name(policy.enforcementLevel) for policy in info.policies}
+    assert levels == {policy.name: "ADVISORY" if policy.name == "digest-pinned-images" else "MANDATORY"
+                      for policy in POLICIES}  # fmt: skip
 
 
 def test_the_served_pack_refuses_a_floating_image_and_a_plain_password(served_pack) -> None:
@@ -204,7 +226,7 @@ def test_the_served_pack_sees_a_secret_environment_as_secret(served_pack) -> Non
     Output is not reported."""
     properties = struct_pb2.Struct()
     secret_envs = {SECRET_SIGNATURE: SECRET_SIGNATURE_VALUE, "value": ["GF_SECURITY_ADMIN_PASSWORD=hunter2"]}
-    properties.update({"image": "grafana/grafana:12.4.5", "envs": secret_envs})
+    properties.update({"image": "grafana/grafana:12.4.5@sha256:" + "b" * 64, "envs": secret_envs})
     request = analyzer_pb2.AnalyzeRequest(type="docker:index/container:Container", properties=properties,
                                           urn="urn:pulumi:dev::pipelining-data::docker:index/container:Container::g",
                                           name="g")  # fmt: skip
@@ -213,7 +235,8 @@ def test_the_served_pack_sees_a_secret_environment_as_secret(served_pack) -> Non
 
 def test_each_violation_names_what_is_wrong_and_what_to_do() -> None:
     assert violations("pinned-images", {}, REMOTE_IMAGE) == [
-        "image '' is not pinned: use a version tag (not latest) or a digest"
+        "image '' is not pinned: use a digest (repo:tag@sha256:…; make pin) or a full version tag, never a tag "
+        "that moves (latest, main, a major-only :12)"
     ]
     assert violations("loopback-host-ports", container(ports=[{"internal": 1, "external": 8080}])) == [
         "host port 8080 is published on 0.0.0.0: bind it to 127.0.0.1, or let the stack allow the address "

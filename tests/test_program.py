@@ -229,7 +229,8 @@ def test_bad_values_fail_with_one_clear_line_each() -> None:
     assert str(failure.value).splitlines() == [
         f"{PROJECT}:kafkaBrokers='4' is not accepted: expected an integer from 1 to 3",
         f"{PROJECT}:grafanaImage='grafana/grafana:{FLOATING_TAG}' is not accepted: "
-        "expected an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)",
+        "expected an image by digest (repo:tag@sha256:…, preferred: make pin) or by a full version tag (repo:x.y.z…), "
+        "not a moving tag (latest, main, a major-only :12)",
         f"{PROJECT}:kafkaBroker is not a setting of this project (see docs/deploying.md, 'Configuration')",
     ]
 
