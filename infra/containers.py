@@ -16,6 +16,12 @@ DEFAULT_STOP_TIMEOUT_S = 10  # Docker's own default grace period
 LABEL_PROJECT = "io.pulumi.project"
 LABEL_STACK = "io.pulumi.stack"
 LABEL_SERVICE = "io.pulumi.service"
+SECRETS_DIR = "/run/secrets"
+
+
+def secret_file(service: str, name: str) -> str:
+    """Where a service's secret file is uploaded."""
+    return f"{SECRETS_DIR}/{service}/{name}"
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,10 @@ class ContainerSpec:
     wait: bool = True  # something depends on it being healthy
     stop_timeout_s: int | None = None  # seconds between SIGTERM and SIGKILL; None = Docker's default (10 s)
     entrypoint: Sequence[str] | None = None
+    # container path → content, written into the container before it starts (kreuzwerker `upload`): how a secret
+    # reaches an image's file variant (`…__FILE`, `…_FILE`) instead of its environment, which `docker inspect`
+    # shows. Paths under SECRETS_DIR (docs/security.md).
+    files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 def jvm_heap_mb(memory_mb: int) -> int:
@@ -153,6 +163,10 @@ def service_container(
         memory=spec.memory_mb,
         cpus=f"{spec.cpus:g}",
         ulimits=list(spec.ulimits),
+        uploads=[
+            docker.ContainerUploadArgs(file=path, content=pulumi.Output.secret(content))
+            for path, content in sorted(spec.files.items())
+        ],
         log_driver="json-file",
         log_opts=LOG_OPTIONS,
         labels=[

@@ -12,12 +12,12 @@ from __future__ import annotations
 import ipaddress
 import re
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config_env
+from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
 
 from generator import rules
 from generator.config import SETTINGS as GENERATOR_SETTINGS
@@ -62,6 +62,7 @@ class Key:
     parse: Callable[[str], Any]  # raises ValueError for a value outside `accepted`
     description: str
     name: str = ""  # the `Config` field it describes, filled in when `KEYS` is built
+    secret: bool = False  # must be set with `pulumi config set --secret`; its value is never shown in an error
 
     @property
     def declared_default(self) -> Any:
@@ -218,8 +219,9 @@ class Config:
         _integer(5, 1, 1440, "the freshness alert fires when the newest row is older than this"))
     runbookUrl: str = _setting(_string("", HTTP_URL_OR_EMPTY,
         "where the dashboard's links and the alert rules point for what to do: your copy of docs/runbook.md"))
-    alertWebhookUrl: str = _setting(_string("", HTTP_URL_OR_EMPTY,
-        "where alerts are sent; empty = no contact point and Grafana's notification policy left alone"))
+    alertWebhookUrl: str = _setting(replace(_string("", HTTP_URL_OR_EMPTY,
+        "where alerts are sent (a secret: set it with --secret); empty = no contact point and Grafana's "
+        "notification policy left alone"), secret=True))
     zookeeperMemoryMb: int = _setting(_memory(512))
     kafkaMemoryMb: int = _setting(_memory(1024))
     kafkaUiMemoryMb: int = _setting(_memory(512))
@@ -336,16 +338,26 @@ def derived_port_base(project: str, stack: str) -> int:
     return DERIVED_PORT_BASE + slot * PORTS_PER_STACK
 
 
-def settings_from(raw: Mapping[str, str | None], project: str, stack: str) -> Settings:
-    """Parse and check `raw` (config key → string or None); raise SettingsError listing every bad value."""
+def settings_from(
+    raw: Mapping[str, str | None], project: str, stack: str, secret_names: Collection[str] = ()
+) -> Settings:
+    """Parse and check `raw` (config key → string or None; `secret_names`: the keys set as secrets); raise
+    SettingsError listing every bad value. A secret key's value is never repeated in an error."""
     values: dict[str, Any] = {}
     problems = []
     for key in KEYS:
         text = raw.get(key.name)
+        shown = " (secret, not shown)" if key.secret else f"={text!r}"
         try:
             values[key.name] = key.default if text is None else key.parse(text)
         except ValueError:
-            problems.append(f"{project}:{key.name}={text!r} is not accepted: expected {key.accepted}")
+            problems.append(f"{project}:{key.name}{shown} is not accepted: expected {key.accepted}")
+            continue
+        if key.secret and text and key.name not in secret_names:
+            problems.append(
+                f"{project}:{key.name} is set as plain text: expected a secret "
+                f"(pulumi config set --secret {key.name} … --stack {stack})"
+            )
     unknown = sorted(set(raw) - set(KEYS_BY_NAME))
     problems += [
         f"{project}:{name} is not a setting of this project (see docs/deploying.md, 'Configuration')"
@@ -382,8 +394,10 @@ def load_settings() -> Settings:
     """The running stack's settings, read from its Pulumi config."""
     project = pulumi.get_project()
     config = pulumi.Config()
-    raw = {name: config.get(name) for name in {*KEYS_BY_NAME, *_configured_names(project)}}
-    return settings_from(raw, project, pulumi.get_stack())
+    names = {*KEYS_BY_NAME, *_configured_names(project)}
+    raw = {name: config.get(name) for name in names}
+    secret = {name for name in names if is_config_secret(f"{project}:{name}")}
+    return settings_from(raw, project, pulumi.get_stack(), secret)
 
 
 def _configured_names(project: str) -> set[str]:

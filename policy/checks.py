@@ -65,6 +65,11 @@ def _image_reference(args: ResourceValidationArgs) -> str | None:
     return None if field is None else str(plain(args.props.get(field)) or "")
 
 
+def _uploaded(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Container path → content of each file uploaded into a container (content may be a Secret)."""
+    return {plain(upload.get("file")): upload.get("content") for upload in plain(props.get("uploads")) or []}
+
+
 def _validate_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
     reference = _image_reference(args)
     if reference is not None and pin_level(reference) is None:
@@ -100,7 +105,7 @@ def _validate_secret_environment(args: ResourceValidationArgs, report: ReportVio
     if args.resource_type != CONTAINER:
         return
     for name, value, secret in environment(args.props):
-        if SECRET_NAME.search(name) and value and not secret and not name.endswith("__FILE"):
+        if SECRET_NAME.search(name) and value and not secret and not name.endswith("_FILE"):  # a path to one
             report(f"environment variable {name} carries a plain value: build it from a secret Output", None)
 
 
@@ -119,9 +124,14 @@ def _validate_clickhouse_closed(args: ResourceValidationArgs, report: ReportViol
     image = str(plain(args.props.get("image")) or "")
     if not ("clickhouse-server" in image or any(name.startswith("CLICKHOUSE_") for name in env)):
         return
-    if not env.get("CLICKHOUSE_PASSWORD") or env.get("CLICKHOUSE_SKIP_USER_SETUP") == "1":
+    password = env.get("CLICKHOUSE_PASSWORD") or (
+        env.get("CLICKHOUSE_PASSWORD_FILE") in _uploaded(args.props)  # read from the file by the entrypoint
+    )
+    if not password or env.get("CLICKHOUSE_SKIP_USER_SETUP") == "1":
         report(
-            "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret", None
+            "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret "
+            "(or CLICKHOUSE_PASSWORD_FILE naming an uploaded file)",
+            None,
         )
 
 

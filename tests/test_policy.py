@@ -121,6 +121,11 @@ def test_clickhouse_default_user_is_not_left_open() -> None:
     assert len(violations("clickhouse-default-user-closed", skipped)) == 1
     assert violations("clickhouse-default-user-closed", closed) == []
     assert violations("clickhouse-default-user-closed", container(envs=["ZOO_TICK_TIME=2000"])) == []
+    from_file = ["CLICKHOUSE_USER=admin", "CLICKHOUSE_PASSWORD_FILE=/run/secrets/clickhouse/admin_password"]
+    uploaded = [{"file": "/run/secrets/clickhouse/admin_password", "content": Secret("x")}]
+    assert violations("clickhouse-default-user-closed", container(envs=from_file, uploads=uploaded)) == []
+    assert len(violations("clickhouse-default-user-closed", container(envs=from_file))) == 1  # no such file
+    assert violations("secret-environment", container(envs=from_file)) == []  # a path, not the password
 
 
 def test_values_unknown_during_preview_are_not_violations() -> None:
@@ -243,7 +248,8 @@ def test_each_violation_names_what_is_wrong_and_what_to_do() -> None:
         "(bindAddress; see docs/team-workflow.md, 'Policies')"
     ]  # the provider's default address, named
     assert violations("clickhouse-default-user-closed", container(envs=["CLICKHOUSE_DB=market"])) == [
-        "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret"
+        "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret "
+        "(or CLICKHOUSE_PASSWORD_FILE naming an uploaded file)"
     ]
 
 

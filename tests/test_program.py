@@ -190,14 +190,37 @@ def test_broker_count_sets_brokers_and_replication(brokers: int) -> None:
 
 def test_passwords_are_generated_and_only_ever_secret(dev) -> None:
     passwords = {f"generated-{p.name}" for p in dev.of_type("random:index/randomPassword:RandomPassword")}
-    assert len(passwords) == 3  # ClickHouse admin, ClickHouse reader, Grafana admin
+    assert len(passwords) == 4  # ClickHouse admin, ClickHouse reader, Grafana admin, Grafana's secret_key
     for resource in dev.resources:
         leaked = [text for text in plain_strings(resource.inputs) if any(p in text for p in passwords)]
         assert not leaked, f"{resource.name} carries a password in plain text"
-    assert is_secret(dev.containers["clickhouse"].inputs["envs"])
-    assert is_secret(dev.containers["grafana"].inputs["envs"])
     schema = dev.named("schema")
     assert is_secret(schema.inputs["adminPassword"]) and is_secret(schema.inputs["readerPassword"])
+
+
+def test_no_secret_is_in_a_containers_environment_only_in_files_the_image_reads(dev) -> None:
+    """`docker inspect` and /proc/<pid>/environ show a container's env: secrets go in uploaded files, read through
+    each image's file variant (ClickHouse's CLICKHOUSE_PASSWORD_FILE, Grafana's GF_*__FILE; docs/upstream.md)."""
+    passwords = {f"generated-{p.name}" for p in dev.of_type("random:index/randomPassword:RandomPassword")}
+    files = {}
+    for name, container in dev.containers.items():
+        env = dict(line.split("=", 1) for line in unwrap(container.inputs["envs"]))
+        assert not [key for key, value in env.items() if value in passwords], name
+        uploads = container.inputs.get("uploads") or []
+        for upload in unwrap(uploads):
+            assert is_secret(uploads) or is_secret(upload["content"]), name
+            assert upload["file"].startswith("/run/secrets/"), name
+            files[name, upload["file"]] = unwrap(upload["content"])
+    assert files == {
+        ("clickhouse", "/run/secrets/clickhouse/admin_password"): "generated-clickhouse-admin-password",
+        ("grafana", "/run/secrets/grafana/admin_password"): "generated-grafana-admin-password",
+        ("grafana", "/run/secrets/grafana/secret_key"): "generated-grafana-secret-key",
+    }
+    clickhouse = dict(line.split("=", 1) for line in unwrap(dev.containers["clickhouse"].inputs["envs"]))
+    grafana = dict(line.split("=", 1) for line in unwrap(dev.containers["grafana"].inputs["envs"]))
+    assert clickhouse["CLICKHOUSE_PASSWORD_FILE"] == "/run/secrets/clickhouse/admin_password"
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana/admin_password"
+    assert grafana["GF_SECURITY_SECRET_KEY__FILE"] == "/run/secrets/grafana/secret_key"
 
 
 def test_ordering_schema_after_clickhouse_generator_after_topic() -> None:

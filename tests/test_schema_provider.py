@@ -16,6 +16,7 @@ import pytest
 from generator.contract import ReportShape
 from generator.report import ReportFactory
 from infra.clickhouse_schema import (
+    NO_READER_PASSWORD,
     SchemaError,
     SchemaProvider,
     connect_http,
@@ -466,13 +467,18 @@ def test_a_clickhouse_that_keeps_refusing_is_named_with_the_first_line_of_its_er
     assert str(raised.value) == "ClickHouse at http://ch:8123 did not answer in time: Connection refused"
 
 
-def test_without_a_reader_password_the_reader_gets_an_empty_one() -> None:
+@pytest.mark.parametrize("password", [None, ""])
+def test_a_reader_without_a_password_is_refused_never_created_with_an_empty_one(password: str | None) -> None:
     client = ChdbWithUsers([])
     props = {**schema_inputs(SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}")), "manageReader": True}
-    connected(client, []).create(props)
-    [create_user] = [sql for sql in client.sent if sql.startswith("CREATE USER")]
-    assert "BY ''" in create_user
-    connected(client, []).delete("x", props)
+    if password is not None:
+        props["readerPassword"] = password
+    failures = SchemaProvider().check({}, props).failures
+    assert [(f.property, f.reason) for f in failures] == [("readerPassword", NO_READER_PASSWORD)]
+    with pytest.raises(SchemaError, match=r"^refused: the reader user needs a password"):
+        connected(client, []).create(props)
+    assert not [sql for sql in client.sent if sql.startswith("CREATE USER")]
+    assert not client.sent  # refused before the first statement: nothing half-created
 
 
 def test_a_statement_clickhouse_refuses_is_named_with_the_first_line_of_both() -> None:
