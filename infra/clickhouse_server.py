@@ -52,6 +52,7 @@ class ClickHouse(pulumi.ComponentResource):
                     "/var/log/clickhouse-server": data_volume(platform, "clickhouse", "logs", parent=self),
                 },
                 files={ADMIN_PASSWORD_FILE: self.admin_password},
+                root_entrypoint=True,  # entrypoint.sh writes users.d and chowns as root, then `clickhouse su`
                 ulimits=[docker.ContainerUlimitArgs(name="nofile", soft=262144, hard=262144)],
                 health=Health.http(HTTP_PORT, "/ping", start_period_s=15),
             ),

@@ -17,6 +17,10 @@ LABEL_PROJECT = "io.pulumi.project"
 LABEL_STACK = "io.pulumi.stack"
 LABEL_SERVICE = "io.pulumi.service"
 SECRETS_DIR = "/run/secrets"
+# Every container drops every capability. An image whose entrypoint starts as root to chown its data and then
+# switch to its own user (ClickHouse's `clickhouse su`) gets back exactly what that needs; nothing else runs as root.
+ROOT_ENTRYPOINT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+NO_NEW_PRIVILEGES = "no-new-privileges:true"  # no setuid binary can raise a process's privileges
 
 
 def secret_file(service: str, name: str) -> str:
@@ -78,6 +82,7 @@ class ContainerSpec:
     health: Health | None
     envs: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     ports: Sequence[tuple[int, int]] = ()  # (container port, host port)
+    bind_address: str | None = None  # the host address its ports bind to; None = the stack's bindAddress
     volumes: Mapping[str, docker.Volume] = field(default_factory=dict)  # container path → volume
     command: Sequence[str] | None = None
     ulimits: Sequence[docker.ContainerUlimitArgs] = ()
@@ -89,6 +94,10 @@ class ContainerSpec:
     # reaches an image's file variant (`…__FILE`, `…_FILE`) instead of its environment, which `docker inspect`
     # shows. Paths under SECRETS_DIR (docs/security.md).
     files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    user: str | None = None  # uid:gid to run as; None = the image's USER (docs/upstream.md says which)
+    root_entrypoint: bool = False  # starts as root and drops to its own user: ROOT_ENTRYPOINT_CAPABILITIES
+    read_only: bool = False  # read-only root filesystem; `tmpfs` for what it must write
+    tmpfs: Mapping[str, str] = field(default_factory=dict)  # container path → mount options
 
 
 def jvm_heap_mb(memory_mb: int) -> int:
@@ -144,7 +153,9 @@ def service_container(
         command=list(spec.command) if spec.command is not None else None,
         networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=platform.network.name, aliases=[spec.service])],
         ports=[
-            docker.ContainerPortArgs(internal=internal, external=external, ip=settings.config.bindAddress)
+            docker.ContainerPortArgs(
+                internal=internal, external=external, ip=spec.bind_address or settings.config.bindAddress
+            )
             for internal, external in spec.ports
         ],
         volumes=[
@@ -163,6 +174,13 @@ def service_container(
         memory=spec.memory_mb,
         cpus=f"{spec.cpus:g}",
         ulimits=list(spec.ulimits),
+        user=spec.user,
+        capabilities=docker.ContainerCapabilitiesArgs(
+            drops=["ALL"], adds=list(ROOT_ENTRYPOINT_CAPABILITIES) if spec.root_entrypoint else []
+        ),
+        security_opts=[NO_NEW_PRIVILEGES],
+        read_only=spec.read_only,
+        tmpfs=dict(spec.tmpfs) or None,
         uploads=[
             docker.ContainerUploadArgs(file=path, content=pulumi.Output.secret(content))
             for path, content in sorted(spec.files.items())

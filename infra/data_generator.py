@@ -21,7 +21,8 @@ from infra.kafka_cluster import KafkaCluster
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GENERATOR_DIR = REPO_ROOT / "generator"
 IMAGE_REPOSITORY = "pipelining-data-generator"
-HEARTBEAT_FILE = "/tmp/generator.heartbeat"
+HEARTBEAT_DIR = "/tmp"
+HEARTBEAT_FILE = f"{HEARTBEAT_DIR}/generator.heartbeat"
 PROGRESS_INTERVAL_S = 10.0
 SHUTDOWN_TIMEOUT_S = 10.0  # the generator flushes for this long on SIGTERM
 STOP_TIMEOUT_S = int(SHUTDOWN_TIMEOUT_S) + 5  # Docker's SIGKILL must come after that flush
@@ -71,6 +72,8 @@ class DataGenerator(pulumi.ComponentResource):
                     start_period_s=30,
                 ),
                 restart="on-failure",
+                read_only=True,  # it writes only its heartbeat, to a small tmpfs
+                tmpfs={HEARTBEAT_DIR: "rw,noexec,nosuid,nodev,size=1m"},
                 stop_timeout_s=STOP_TIMEOUT_S,
                 wait=False,  # nothing depends on the generator
             ),

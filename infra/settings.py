@@ -199,7 +199,8 @@ class Config:
     allowDestructiveSchemaChanges: bool = _setting(_boolean(False,
         "let `pulumi up` drop data: columns or tables, or the Kafka cluster when kafkaMode changes"))
     bindAddress: str = _setting(_string("127.0.0.1", rules.Rule("an IPv4 address", _bind_address),
-        "host address every published port binds to"))
+        "host address Grafana, kafka-ui and ClickHouse's HTTP port bind to (each asks for a login); Kafka's "
+        "ports stay on 127.0.0.1: its listeners have no authentication (docs/security.md)"))
     grafanaPort: int = _setting(_port("host port of Grafana; 0 = derived from the stack name"))
     kafkaUiPort: int = _setting(_port("host port of kafka-ui; 0 = derived from the stack name"))
     clickhousePort: int = _setting(_port("host port of ClickHouse's HTTP interface; 0 = derived from the stack name"))
@@ -301,6 +302,12 @@ class Settings:
         return [self.host_ports.broker(index) for index in range(1, self.config.kafkaBrokers + 1)]
 
     @property
+    def kafka_host(self) -> str:
+        """Where the brokers' EXTERNAL listeners are published and advertised: always loopback. They are PLAINTEXT
+        without an authorizer, so no `bindAddress` puts them on a network (docs/security.md)."""
+        return KAFKA_HOST
+
+    @property
     def client_host(self) -> str:
         """The address a program on this machine uses to reach a published port."""
         return "127.0.0.1" if self.config.bindAddress == "0.0.0.0" else self.config.bindAddress
@@ -331,6 +338,7 @@ class Settings:
 
 
 INTERNAL_KAFKA_PORT = 9092
+KAFKA_HOST = "127.0.0.1"
 
 
 def derived_port_base(project: str, stack: str) -> int:

@@ -84,6 +84,30 @@ def test_every_container_has_a_cpu_ceiling_from_its_own_key(dev) -> None:
         run_program(config={**dev_config(), "clickhouseCpus": "0"})
 
 
+def test_kafka_ui_asks_for_a_login_with_a_generated_password(dev) -> None:
+    """kafbat's default is no login (auth.type DISABLED); loopback is not per user on a shared host."""
+    ui = dev.containers["kafka-ui"]
+    env = dict(line.split("=", 1) for line in unwrap(ui.inputs["envs"]))
+    assert env["AUTH_TYPE"] == "LOGIN_FORM" and env["SPRING_SECURITY_USER_NAME"] == "admin"
+    tree = env["SPRING_CONFIG_IMPORT"].removeprefix("configtree:")  # not optional: no file, no start
+    assert {upload["file"] for upload in unwrap(ui.inputs["uploads"])} == {f"{tree}spring.security.user.password"}
+    assert ui.inputs["healthcheck"]["tests"][1].endswith("/actuator/health")  # open without a login
+
+
+def test_containers_drop_capabilities_run_as_their_user_and_the_generator_on_a_read_only_root(dev) -> None:
+    for name, container in dev.containers.items():
+        capabilities = container.inputs["capabilities"]
+        assert capabilities["drops"] == ["ALL"], name
+        expected = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"] if name == "clickhouse" else []
+        assert capabilities.get("adds", []) == expected, name  # ClickHouse's entrypoint chowns, then drops to 101
+        assert container.inputs["securityOpts"] == ["no-new-privileges:true"], name
+        assert not container.inputs.get("privileged"), name
+    assert dev.containers["zookeeper"].inputs["user"] == "1000:1000"  # the entrypoint allows --user
+    generator = dev.containers["generator"].inputs
+    assert generator["readOnly"] is True and list(generator["tmpfs"]) == ["/tmp"]
+    assert generator["healthcheck"]["tests"][1].split()[3].startswith("/tmp/")  # the heartbeat it writes
+
+
 def test_what_others_wait_for_is_waited_for_until_healthy(dev) -> None:
     for name in ("zookeeper", "kafka-1", "clickhouse", "grafana"):
         inputs = dev.containers[name].inputs
@@ -143,9 +167,14 @@ def test_dev_keeps_the_well_known_host_ports_on_loopback(dev) -> None:
     }  # fmt: skip
 
 
-def test_bind_address_is_configurable() -> None:
+def test_bind_address_exposes_only_services_that_ask_for_a_login() -> None:
+    """Grafana, kafka-ui and ClickHouse's HTTP port follow bindAddress (each asks for a login); Kafka's PLAINTEXT
+    listeners never leave loopback, and the topic resource reaches them there."""
     program = run_program(config={**dev_config(), "bindAddress": "0.0.0.0"})
-    assert {port["ip"] for c in program.containers.values() for port in c.inputs.get("ports") or []} == {"0.0.0.0"}
+    published = {name: {port["ip"] for port in c.inputs.get("ports") or []} for name, c in program.containers.items()}
+    assert published == {"zookeeper": set(), "generator": set(), "kafka-1": {"127.0.0.1"},
+                         "kafka-ui": {"0.0.0.0"}, "clickhouse": {"0.0.0.0"}, "grafana": {"0.0.0.0"}}  # fmt: skip
+    assert program.named("topic").inputs["bootstrapServers"] == "127.0.0.1:9092"
 
 
 def docker_names(program) -> set[str]:
@@ -190,7 +219,7 @@ def test_broker_count_sets_brokers_and_replication(brokers: int) -> None:
 
 def test_passwords_are_generated_and_only_ever_secret(dev) -> None:
     passwords = {f"generated-{p.name}" for p in dev.of_type("random:index/randomPassword:RandomPassword")}
-    assert len(passwords) == 4  # ClickHouse admin, ClickHouse reader, Grafana admin, Grafana's secret_key
+    assert len(passwords) == 5  # ClickHouse admin and reader, Grafana admin and secret_key, kafka-ui
     for resource in dev.resources:
         leaked = [text for text in plain_strings(resource.inputs) if any(p in text for p in passwords)]
         assert not leaked, f"{resource.name} carries a password in plain text"
@@ -215,6 +244,7 @@ def test_no_secret_is_in_a_containers_environment_only_in_files_the_image_reads(
         ("clickhouse", "/run/secrets/clickhouse/admin_password"): "generated-clickhouse-admin-password",
         ("grafana", "/run/secrets/grafana/admin_password"): "generated-grafana-admin-password",
         ("grafana", "/run/secrets/grafana/secret_key"): "generated-grafana-secret-key",
+        ("kafka-ui", "/run/secrets/kafka-ui/spring.security.user.password"): "generated-kafka-ui-password",
     }
     clickhouse = dict(line.split("=", 1) for line in unwrap(dev.containers["clickhouse"].inputs["envs"]))
     grafana = dict(line.split("=", 1) for line in unwrap(dev.containers["grafana"].inputs["envs"]))
