@@ -8,7 +8,7 @@ NEED_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 1
 	{ echo "make: Python 3.11+ is required as '$(PYTHON)' (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
 
 .DEFAULT_GOAL := help
-.PHONY: help venv deploy-venv clean check test lint format bench mutate mutate-files sql docs up preview destroy outputs verify status logs stack stacks
+.PHONY: help venv deploy-venv clean check lock pin test lint format bench mutate mutate-files sql docs up preview destroy outputs verify status logs stack stacks
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,14 +18,31 @@ venv: $(STAMP) ## create .venv and install requirements-dev.txt (about 1.2 GB; q
 # What the deploy targets (up, preview, destroy, outputs, verify, stack) install: requirements.txt only.
 deploy-venv: $(DEPLOY_STAMP)
 
-# pip runs without --quiet: a first install downloads hundreds of MB for minutes, and pip's own lines (one per
-# package collected, then the install) are the progress a user needs to see that it is moving.
-$(DEPLOY_STAMP): requirements.txt pyproject.toml Makefile
+# Every file checked against the hash in requirements.lock (make lock), then this repository on its own. pip runs
+# without --quiet: a first install downloads hundreds of MB for minutes, and pip's own lines (one per package
+# collected, then the install) are the progress a user needs to see that it is moving.
+$(DEPLOY_STAMP): requirements.lock pyproject.toml Makefile
 	$(NEED_PYTHON)
 	@test -x $(PY) || { echo "make: creating $(VENV)" && $(PYTHON) -m venv $(VENV); }
-	@echo "make: installing requirements.txt into $(VENV) (what the Pulumi program imports)"
-	$(PY) -m pip install --disable-pip-version-check -r requirements.txt
+	@echo "make: installing requirements.lock into $(VENV) (what the Pulumi program imports, each file hash-checked)"
+	$(PY) -m pip install --disable-pip-version-check --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(DEPLOY_STAMP)
+
+# The locks: requirements.txt (less `-e .`, plus the setuptools that builds it) and generator/requirements.txt,
+# resolved for every platform and Python 3.11+, with the hash of every file PyPI serves for each pin.
+LOCK = $(CURDIR)/$(PY) -m uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock"
+
+lock: venv ## regenerate requirements.lock and generator/requirements.lock from the requirements files (hashed)
+	@mkdir -p $(VENV)/lock && grep -v '^-e ' requirements.txt > $(VENV)/lock/requirements.txt
+	@echo 'setuptools==80.9.0  # builds this repository (-e .) in make deploy-venv' >> $(VENV)/lock/requirements.txt
+	cd $(VENV)/lock && $(LOCK) requirements.txt -o $(CURDIR)/requirements.lock
+	cd generator && $(LOCK) requirements.txt -o requirements.lock
+
+pin: venv ## write each pulled image's current digest (repo:tag@sha256:…) into the defaults; needs Docker
+	$(PY) scripts/pin_images.py
+	$(PY) scripts/render_docs.py
 
 # requirements-dev.txt includes requirements.txt: a dev install is a deploy install too.
 $(STAMP): requirements.txt requirements-dev.txt generator/requirements.txt pyproject.toml Makefile

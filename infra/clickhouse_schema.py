@@ -52,6 +52,7 @@ FIRST_TARGET_ENGINE = "MergeTree"  # what state written before `targetEngine` ex
 DATA_KINDS = frozenset({"database", "table", "kafka_table", "view", "rollup"})
 ACCESS_KINDS = frozenset({"access"})
 FORCE_HINT = "`make destroy FORCE=1` removes the stack without dropping the schema (its data goes with the volume)"
+NO_READER_PASSWORD = "refused: the reader user needs a password (readerPassword is missing or empty)"
 
 
 class SchemaError(Exception):
@@ -249,6 +250,8 @@ class SchemaProvider(ResourceProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = [CheckFailure("spec", problem) for problem in validate(spec_from(news))]
+        if news.get("manageReader", True) and not news.get("readerPassword"):
+            failures.append(CheckFailure("readerPassword", NO_READER_PASSWORD))
         if olds and not failures and not news.get("allowDestructiveChanges", False):
             failures += [CheckFailure("objects", _refusal(problem)) for problem in destructive_changes(olds, news)]
         return CheckResult(news, failures)
@@ -304,6 +307,9 @@ class SchemaProvider(ResourceProvider):
 
     @staticmethod
     def _run(client: SqlClient, statements: list[str], props: Mapping[str, Any]) -> None:
+        needs_password = any("${reader_password}" in sql for sql in statements)
+        if needs_password and not props.get("readerPassword"):
+            raise SchemaError(NO_READER_PASSWORD)  # never a reader with an empty password
         password = _quote(props.get("readerPassword") or "")
         for sql in statements:
             try:

@@ -6,7 +6,15 @@ import pulumi
 import pulumi_docker as docker
 
 from infra.clickhouse_schema import Schema
-from infra.containers import ContainerSpec, Health, Platform, data_volume, pinned_image, service_container
+from infra.containers import (
+    ContainerSpec,
+    Health,
+    Platform,
+    data_volume,
+    pinned_image,
+    secret_file,
+    service_container,
+)
 from infra.kafka_cluster import KafkaCluster
 from infra.passwords import generated_password
 
@@ -25,6 +33,8 @@ CONSOLE_LOG_CONFIG = """<clickhouse>
     </logger>
 </clickhouse>
 """
+# The entrypoint reads CLICKHOUSE_PASSWORD from this file when CLICKHOUSE_PASSWORD_FILE names it (docs/upstream.md).
+ADMIN_PASSWORD_FILE = secret_file(SERVICE, "admin_password")
 
 
 class ClickHouse(pulumi.ComponentResource):
@@ -41,9 +51,10 @@ class ClickHouse(pulumi.ComponentResource):
                 service=SERVICE,
                 image_id=image.image_id,
                 memory_mb=settings.memory_mb("clickhouse"),
+                cpus=settings.cpus("clickhouse"),
                 envs={
                     "CLICKHOUSE_USER": ADMIN_USER,
-                    "CLICKHOUSE_PASSWORD": self.admin_password,
+                    "CLICKHOUSE_PASSWORD_FILE": ADMIN_PASSWORD_FILE,  # not the password itself: docker inspect
                     "CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT": "1",  # users and grants through SQL (the reader)
                 },
                 ports=[(HTTP_PORT, settings.host_ports.clickhouse)],
@@ -51,8 +62,9 @@ class ClickHouse(pulumi.ComponentResource):
                     "/var/lib/clickhouse": data_volume(platform, "clickhouse", "data", parent=self),
                     "/var/log/clickhouse-server": data_volume(platform, "clickhouse", "logs", parent=self),
                 },
+                files={ADMIN_PASSWORD_FILE: self.admin_password, CONSOLE_LOG_FILE: CONSOLE_LOG_CONFIG},
+                root_entrypoint=True,  # entrypoint.sh writes users.d and chowns as root, then `clickhouse su`
                 ulimits=[docker.ContainerUlimitArgs(name="nofile", soft=262144, hard=262144)],
-                files={CONSOLE_LOG_FILE: CONSOLE_LOG_CONFIG},
                 health=Health.http(HTTP_PORT, "/ping", start_period_s=15),
             ),
             parent=self,

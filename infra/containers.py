@@ -1,5 +1,5 @@
 """What every container of the pipeline has in common: pinned image by id, per-stack names and labels,
-health check, restart policy, memory limit, log rotation, loopback-bound ports."""
+health check, restart policy, memory and CPU limits, log rotation, loopback-bound ports."""
 
 from __future__ import annotations
 
@@ -16,6 +16,16 @@ DEFAULT_STOP_TIMEOUT_S = 10  # Docker's own default grace period
 LABEL_PROJECT = "io.pulumi.project"
 LABEL_STACK = "io.pulumi.stack"
 LABEL_SERVICE = "io.pulumi.service"
+SECRETS_DIR = "/run/secrets"
+# Every container drops every capability. An image whose entrypoint starts as root to chown its data and then
+# switch to its own user (ClickHouse's `clickhouse su`) gets back exactly what that needs; nothing else runs as root.
+ROOT_ENTRYPOINT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+NO_NEW_PRIVILEGES = "no-new-privileges:true"  # no setuid binary can raise a process's privileges
+
+
+def secret_file(service: str, name: str) -> str:
+    """Where a service's secret file is uploaded."""
+    return f"{SECRETS_DIR}/{service}/{name}"
 
 
 @dataclass(frozen=True)
@@ -68,9 +78,11 @@ class ContainerSpec:
     service: str  # short name: container name suffix, network alias, label
     image_id: pulumi.Input[str]
     memory_mb: int
+    cpus: float
     health: Health | None
     envs: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     ports: Sequence[tuple[int, int]] = ()  # (container port, host port)
+    bind_address: str | None = None  # the host address its ports bind to; None = the stack's bindAddress
     volumes: Mapping[str, docker.Volume] = field(default_factory=dict)  # container path → volume
     command: Sequence[str] | None = None
     ulimits: Sequence[docker.ContainerUlimitArgs] = ()
@@ -78,7 +90,14 @@ class ContainerSpec:
     wait: bool = True  # something depends on it being healthy
     stop_timeout_s: int | None = None  # seconds between SIGTERM and SIGKILL; None = Docker's default (10 s)
     entrypoint: Sequence[str] | None = None
-    files: Mapping[str, str] = field(default_factory=dict)  # container path → content, written before it starts
+    # container path → content, written into the container before it starts (kreuzwerker `upload`): how a secret
+    # reaches an image's file variant (`…__FILE`, `…_FILE`) instead of its environment, which `docker inspect`
+    # shows. Paths under SECRETS_DIR (docs/security.md).
+    files: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    user: str | None = None  # uid:gid to run as; None = the image's USER (docs/upstream.md says which)
+    root_entrypoint: bool = False  # starts as root and drops to its own user: ROOT_ENTRYPOINT_CAPABILITIES
+    read_only: bool = False  # read-only root filesystem; `tmpfs` for what it must write
+    tmpfs: Mapping[str, str] = field(default_factory=dict)  # container path → mount options
 
 
 def jvm_heap_mb(memory_mb: int) -> int:
@@ -134,7 +153,9 @@ def service_container(
         command=list(spec.command) if spec.command is not None else None,
         networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=platform.network.name, aliases=[spec.service])],
         ports=[
-            docker.ContainerPortArgs(internal=internal, external=external, ip=settings.config.bindAddress)
+            docker.ContainerPortArgs(
+                internal=internal, external=external, ip=spec.bind_address or settings.config.bindAddress
+            )
             for internal, external in spec.ports
         ],
         volumes=[
@@ -148,12 +169,25 @@ def service_container(
         # kreuzwerker stops a container with `destroy_grace_seconds` (0 = kill at once) on delete and replace
         destroy_grace_seconds=spec.stop_timeout_s or DEFAULT_STOP_TIMEOUT_S,
         entrypoints=list(spec.entrypoint) if spec.entrypoint is not None else None,
-        # None rather than []: a container without files keeps exactly the inputs it had before files existed
-        uploads=[docker.ContainerUploadArgs(file=path, content=text) for path, text in spec.files.items()] or None,
         wait_timeout=spec.health.wait_timeout_s if spec.health else None,
         restart=spec.restart,
         memory=spec.memory_mb,
+        cpus=f"{spec.cpus:g}",
         ulimits=list(spec.ulimits),
+        user=spec.user,
+        capabilities=docker.ContainerCapabilitiesArgs(
+            drops=["ALL"], adds=list(ROOT_ENTRYPOINT_CAPABILITIES) if spec.root_entrypoint else []
+        ),
+        security_opts=[NO_NEW_PRIVILEGES],
+        read_only=spec.read_only,
+        tmpfs=dict(spec.tmpfs) or None,
+        # a file under SECRETS_DIR is secret in state; configuration files stay readable in a preview's diff
+        uploads=[
+            docker.ContainerUploadArgs(
+                file=path, content=pulumi.Output.secret(content) if path.startswith(SECRETS_DIR) else content
+            )
+            for path, content in sorted(spec.files.items())
+        ],
         log_driver="json-file",
         log_opts=LOG_OPTIONS,
         labels=[

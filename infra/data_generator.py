@@ -21,7 +21,8 @@ from infra.kafka_cluster import KafkaCluster
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GENERATOR_DIR = REPO_ROOT / "generator"
 IMAGE_REPOSITORY = "pipelining-data-generator"
-HEARTBEAT_FILE = "/tmp/generator.heartbeat"
+HEARTBEAT_DIR = "/tmp"
+HEARTBEAT_FILE = f"{HEARTBEAT_DIR}/generator.heartbeat"
 PROGRESS_INTERVAL_S = 10.0
 SHUTDOWN_TIMEOUT_S = 10.0  # the generator flushes for this long on SIGTERM
 STOP_TIMEOUT_S = int(SHUTDOWN_TIMEOUT_S) + 5  # Docker's SIGKILL must come after that flush
@@ -30,7 +31,7 @@ STOP_TIMEOUT_S = int(SHUTDOWN_TIMEOUT_S) + 5  # Docker's SIGKILL must come after
 def source_digest(directory: Path = GENERATOR_DIR) -> str:
     """A short hash of what the image is built from (the Dockerfile copies `generator/*.py`)."""
     digest = hashlib.sha256()
-    for path in sorted([*directory.glob("*.py"), directory / "Dockerfile", directory / "requirements.txt"]):
+    for path in sorted([*directory.glob("*.py"), directory / "Dockerfile", directory / "requirements.lock"]):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
@@ -63,6 +64,7 @@ class DataGenerator(pulumi.ComponentResource):
                 # (new content) is a new id, so the container is replaced.
                 image_id=built.repo_digest,
                 memory_mb=settings.memory_mb("generator"),
+                cpus=settings.cpus("generator"),
                 envs=environment_for(config),
                 health=Health(
                     f"python -m generator.health {HEARTBEAT_FILE} {3 * PROGRESS_INTERVAL_S:g}",
@@ -70,6 +72,8 @@ class DataGenerator(pulumi.ComponentResource):
                     start_period_s=30,
                 ),
                 restart="on-failure",
+                read_only=True,  # it writes only its heartbeat, to a small tmpfs
+                tmpfs={HEARTBEAT_DIR: "rw,noexec,nosuid,nodev,size=1m"},
                 stop_timeout_s=STOP_TIMEOUT_S,
                 wait=False,  # nothing depends on the generator
             ),

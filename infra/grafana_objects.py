@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pulumi
@@ -22,6 +23,7 @@ from dashboards.market import (
 from infra.clickhouse_server import NATIVE_PORT, ClickHouse
 from infra.containers import Platform
 from infra.grafana_server import Grafana
+from schema.spec import READER_QUERY_TIMEOUT_S
 
 FOLDER_UID = "pipelining-data"
 
@@ -44,6 +46,17 @@ class GrafanaObjects(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[server.container]),
         )
         child = pulumi.ResourceOptions(parent=self, provider=provider)
+        # Grafana encrypts the secrets of these two with its secret_key: when the key changes (a new stack, or the
+        # first `up` after the default key was replaced by a generated one), they are created again under the new
+        # key instead of left undecryptable. A digest, so the key itself is not the trigger.
+        sealed = pulumi.ResourceOptions.merge(
+            child,
+            pulumi.ResourceOptions(
+                replacement_trigger=server.secret_key.apply(lambda key: hashlib.sha256(key.encode()).hexdigest()[:16]),
+                delete_before_replace=True,  # a fixed uid or name: the old one must go first
+            ),
+        )
+        self._sealed = sealed
         settings, spec = platform.settings, clickhouse.spec
         self.datasource = grafana.oss.DataSource(
             "clickhouse",
@@ -58,13 +71,15 @@ class GrafanaObjects(pulumi.ComponentResource):
                     "secure": False,
                     "username": clickhouse.reader_user,
                     "defaultDatabase": spec.database,
+                    # seconds; the plugin sends it as max_execution_time, which the reader's profile bounds
+                    "queryTimeout": str(READER_QUERY_TIMEOUT_S),
                 },
                 sort_keys=True,
             ),
             secure_json_data_encoded=clickhouse.reader_password.apply(
                 lambda password: json.dumps({"password": password})
             ),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[clickhouse.schema])),
+            opts=pulumi.ResourceOptions.merge(sealed, pulumi.ResourceOptions(depends_on=[clickhouse.schema])),
         )
         folder = grafana.oss.Folder("folder", title="Pipelining data", uid=FOLDER_UID, opts=child)
         links = Links(kafka_ui_url=kafka_ui_url, runbook_url=settings.config.runbookUrl)
@@ -98,7 +113,7 @@ class GrafanaObjects(pulumi.ComponentResource):
             "webhook",
             name="pipeline webhook",
             webhooks=[grafana.alerting.ContactPointWebhookArgs(url=pulumi.Output.secret(webhook_url))],
-            opts=child,
+            opts=self._sealed,
         )
         grafana.alerting.NotificationPolicy(
             "notification-policy",

@@ -9,8 +9,8 @@
   its storage with `CLUSTER_ID` on start; the id is generated once per stack and kept in state.
 
 Both map every other `KAFKA_*` variable to a property. Every node has INTERNAL (containers on the stack's
-network) and EXTERNAL (published on the bind address for the host) listeners; KRaft adds CONTROLLER, on the
-stack's network only. Sources: docs/upstream.md.
+network) and EXTERNAL (published on 127.0.0.1 for the host, whatever `bindAddress` says: PLAINTEXT, no
+authorizer) listeners; KRaft adds CONTROLLER, on the stack's network only. Sources: docs/upstream.md.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def listeners_env(settings: Settings, index: int, with_controller: bool) -> dict
         "KAFKA_LISTENERS": ",".join(listeners),
         # clients are never told about the controller listener
         "KAFKA_ADVERTISED_LISTENERS": (
-            f"INTERNAL://{name}:{INTERNAL_KAFKA_PORT},EXTERNAL://{settings.client_host}:{host_port}"
+            f"INTERNAL://{name}:{INTERNAL_KAFKA_PORT},EXTERNAL://{settings.kafka_host}:{host_port}"
         ),
         "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": ",".join(protocols),
         "KAFKA_INTER_BROKER_LISTENER_NAME": "INTERNAL",
@@ -147,7 +147,7 @@ class KafkaCluster(pulumi.ComponentResource):
             for index in range(1, settings.config.kafkaBrokers + 1)
         ]
         self.bootstrap_servers = ",".join(settings.bootstrap_servers)
-        self.host_bootstrap_servers = ",".join(f"{settings.client_host}:{port}" for port in settings.broker_host_ports)
+        self.host_bootstrap_servers = ",".join(f"{settings.kafka_host}:{port}" for port in settings.broker_host_ports)
         self.topic = self._topic(settings)
         self.register_outputs({"bootstrapServers": self.bootstrap_servers, "topic": settings.config.topic})
 
@@ -173,8 +173,10 @@ class KafkaCluster(pulumi.ComponentResource):
                 service=name,
                 image_id=self.image.image_id,
                 memory_mb=settings.memory_mb("kafka"),
+                cpus=settings.cpus("kafka"),
                 envs=envs,
                 ports=[(EXTERNAL_KAFKA_PORT, settings.host_ports.broker(index))],
+                bind_address=settings.kafka_host,  # never bindAddress: PLAINTEXT, no authorizer
                 volumes={LOG_DIR: volume},
                 health=Health(
                     broker_probe(flavour.api_versions_tool, INTERNAL_KAFKA_PORT),

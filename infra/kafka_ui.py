@@ -1,13 +1,33 @@
-"""kafka-ui (kafbat, the maintained fork): a read-only view of the stack's cluster."""
+"""kafka-ui (kafbat, the maintained fork): a read-only view of the stack's cluster, behind a login.
+
+kafbat's default is no login at all (`auth.type: DISABLED`); loopback is not per user on a shared host, and a page
+in a browser can reach a local UI by DNS rebinding, so the UI always asks for a user and a generated password
+(`AUTH_TYPE=LOGIN_FORM`, Spring Boot's single user). The password reaches it as a file, through Spring Boot's
+config tree import, not as an environment variable. `/actuator/health` stays open for the health probe.
+Sources: docs/upstream.md.
+"""
 
 from __future__ import annotations
 
 import pulumi
 
-from infra.containers import ContainerSpec, Health, Platform, jvm_heap_mb, pinned_image, service_container
+from infra.containers import (
+    SECRETS_DIR,
+    ContainerSpec,
+    Health,
+    Platform,
+    jvm_heap_mb,
+    pinned_image,
+    service_container,
+)
 from infra.kafka_cluster import KafkaCluster
+from infra.passwords import generated_password
 
 UI_PORT = 8080
+SERVICE = "kafka-ui"
+USER = "admin"
+CONFIG_TREE = f"{SECRETS_DIR}/{SERVICE}/"  # each file's name is a Spring property, its content the value
+PASSWORD_FILE = f"{CONFIG_TREE}spring.security.user.password"
 
 
 class KafkaUi(pulumi.ComponentResource):
@@ -15,19 +35,27 @@ class KafkaUi(pulumi.ComponentResource):
         super().__init__("pipelining-data:services:KafkaUi", "kafka-ui", None, opts)
         settings = platform.settings
         image = pinned_image("kafka-ui", settings.config.kafkaUiImage, parent=self)
+        self.user = USER
+        self.password = generated_password("kafka-ui-password", parent=self)
         self.container = service_container(
             platform,
             ContainerSpec(
-                service="kafka-ui",
+                service=SERVICE,
                 image_id=image.image_id,
                 memory_mb=settings.memory_mb("kafkaUi"),
+                cpus=settings.cpus("kafkaUi"),
                 envs={
                     "KAFKA_CLUSTERS_0_NAME": settings.prefix,
                     "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS": kafka.bootstrap_servers,
                     "KAFKA_CLUSTERS_0_READONLY": "true",
                     "DYNAMIC_CONFIG_ENABLED": "false",
+                    "AUTH_TYPE": "LOGIN_FORM",
+                    "SPRING_SECURITY_USER_NAME": USER,
+                    # not `optional:`: without the password file the UI fails to start instead of inventing one
+                    "SPRING_CONFIG_IMPORT": f"configtree:{CONFIG_TREE}",
                     "JAVA_OPTS": f"-Xmx{jvm_heap_mb(settings.memory_mb('kafkaUi'))}m",
                 },
+                files={PASSWORD_FILE: self.password},
                 ports=[(UI_PORT, settings.host_ports.kafka_ui)],
                 health=Health.http(UI_PORT, "/actuator/health", start_period_s=30),
                 wait=False,  # nothing waits for the UI
@@ -36,4 +64,4 @@ class KafkaUi(pulumi.ComponentResource):
             depends_on=kafka.brokers,
         )
         self.url = f"http://{settings.client_host}:{settings.host_ports.kafka_ui}"
-        self.register_outputs({"url": self.url})
+        self.register_outputs({"url": self.url, "user": USER})

@@ -13,12 +13,12 @@ import difflib
 import ipaddress
 import re
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config_env
+from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
 
 from generator import rules
 from generator.config import MAX_LEVELS, GeneratorConfig
@@ -34,12 +34,17 @@ KAFKA_MODES = ("zookeeper", "kraft")
 DERIVED_PORT_BASE = 10_000
 DERIVED_PORT_SLOTS = 2_750
 PORTS_PER_STACK = 8
-# [registry[:port]/]repository, then a tag or a digest (a private registry's port is not a tag)
+# [registry[:port]/]repository, then a tag, a digest, or both (a private registry's port is not a tag)
 IMAGE_PATTERN = re.compile(
-    r"([a-z0-9.-]+:[0-9]+/)?[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})"
+    r"([a-z0-9.-]+:[0-9]+/)?[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?"
 )
 IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
 IMAGE_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+# A tag names one build when it carries a full version (x.y.z, any prefix or suffix: v1.5.0, 3.11.14-slim) or
+# is a content hash (our generator's build tag); words like these mark a tag that moves to newer builds.
+FULL_VERSION = re.compile(r"\d+\.\d+\.\d+")
+CONTENT_HASH = re.compile(r"[0-9a-f]{12,64}")
+MOVING_TAG = re.compile(r"(^|[-_.])(latest|main|master|nightly|edge|dev|stable|lts|rolling|snapshot)([-_.]|$)", re.I)
 PLUGIN_PATTERN = re.compile(r"[a-z0-9-]+@\d+\.\d+\.\d+")
 WEBHOOK_PATTERN = re.compile(r"https?://[^\s/]+(/\S*)?")
 # The highest price any report can carry (level i draws up to LEVEL_PRICE_STEP * i): a threshold above it
@@ -61,6 +66,7 @@ class Key:
     parse: Callable[[str], Any]  # raises ValueError for a value outside `accepted`
     description: str
     name: str = ""  # the `Config` field it describes, filled in when `KEYS` is built
+    secret: bool = False  # must be set with `pulumi config set --secret`; its value is never shown in an error
 
     @property
     def declared_default(self) -> Any:
@@ -101,6 +107,11 @@ def _memory(service: str, default: int) -> Key:
     return _integer(default, MEMORY_FLOORS_MB[service], MAX_MEMORY_MB, "memory limit of the {service} container, MiB")
 
 
+def _cpus(default: float) -> Key:
+    rule = rules.number(0.1, 64)
+    return Key("string", default, rule.accepted, rule.parse, "CPU limit of the {service} container, CPUs (a ceiling)")
+
+
 def _boolean(default: bool, description: str) -> Key:
     def parse(raw: str) -> bool:
         value = raw.strip().lower()
@@ -111,14 +122,23 @@ def _boolean(default: bool, description: str) -> Key:
     return Key("boolean", default, "true or false", parse, description)
 
 
-def is_pinned(reference: str) -> bool:
-    """An image id, a digest, or a tag other than `latest` (the rule the policy pack enforces too)."""
+def pin_level(reference: str) -> str | None:
+    """ "digest" for an image id or a reference with a digest (`repo[:tag]@sha256:…`), "tag" for a tag that names
+    one build (a full version or a content hash), None for anything that can move: no tag, `latest`, `main`,
+    a major-only `:12`, `:latest-ubuntu` (the rule the policy pack enforces too)."""
     if IMAGE_ID.fullmatch(reference) or IMAGE_DIGEST.search(reference):
-        return True
+        return "digest"
     if "@" in reference or reference.startswith("sha256:"):
-        return False  # a digest or an image id, cut short
+        return None  # a digest or an image id, cut short
     name, _, tag = reference.rpartition(":")
-    return bool(name) and "/" not in tag and tag not in ("", "latest")
+    if not name or "/" in tag or MOVING_TAG.search(tag):
+        return None
+    return "tag" if FULL_VERSION.search(tag) or CONTENT_HASH.fullmatch(tag) else None
+
+
+def is_pinned(reference: str) -> bool:
+    """An image id, a digest, or a tag that names one build: never a tag that moves."""
+    return pin_level(reference) is not None
 
 
 def _pinned_image(raw: str) -> str:
@@ -133,7 +153,10 @@ def _choice(default: str, options: tuple[str, ...], description: str) -> Key:
 
 
 def _image(default: str) -> Key:
-    accepted = "an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)"
+    accepted = (
+        "an image by digest (repo:tag@sha256:…, preferred: make pin) or by a full version tag (repo:x.y.z…), "
+        "not a moving tag (latest, main, a major-only :12)"
+    )
     return Key("string", default, accepted, _pinned_image, "{service} image, pinned")
 
 
@@ -194,7 +217,8 @@ class Config:
     allowDestructiveSchemaChanges: bool = _setting(_boolean(False,
         "let `pulumi up` drop data: columns or tables, or the Kafka cluster when kafkaMode changes"))
     bindAddress: str = _setting(_string("127.0.0.1", rules.Rule("an IPv4 address", _bind_address),
-        "host address every published port binds to"))
+        "host address Grafana, kafka-ui and ClickHouse's HTTP port bind to (each asks for a login); Kafka's "
+        "ports stay on 127.0.0.1: its listeners have no authentication (docs/security.md)"))
     grafanaPort: int = _setting(_port("host port of Grafana; 0 = derived from the stack name"))
     kafkaUiPort: int = _setting(_port("host port of kafka-ui; 0 = derived from the stack name"))
     clickhousePort: int = _setting(_port("host port of ClickHouse's HTTP interface; 0 = derived from the stack name"))
@@ -214,19 +238,28 @@ class Config:
         _integer(5, 1, 1440, "the freshness alert fires when the newest row is older than this"))
     runbookUrl: str = _setting(_string("", HTTP_URL_OR_EMPTY,
         "where the dashboard's links and the alert rules point for what to do: your copy of docs/runbook.md"))
-    alertWebhookUrl: str = _setting(_string("", HTTP_URL_OR_EMPTY,
-        "where alerts are sent; empty = no contact point and Grafana's notification policy left alone"))
+    alertWebhookUrl: str = _setting(replace(_string("", HTTP_URL_OR_EMPTY,
+        "where alerts are sent (a secret: set it with --secret); empty = no contact point and Grafana's "
+        "notification policy left alone"), secret=True))
     zookeeperMemoryMb: int = _setting(_memory("zookeeper", 512))
     kafkaMemoryMb: int = _setting(_memory("kafka", 1024))
     kafkaUiMemoryMb: int = _setting(_memory("kafkaUi", 512))
     clickhouseMemoryMb: int = _setting(_memory("clickhouse", 2048))
     grafanaMemoryMb: int = _setting(_memory("grafana", 512))
     generatorMemoryMb: int = _setting(_memory("generator", 256))
+    # CPU ceilings (docs/deploying.md, "Resources"): a busy service, or a heavy dashboard query, slows itself
+    # down, not the host and the other stacks on it. ClickHouse's reader is bounded further by its profile.
+    zookeeperCpus: float = _setting(_cpus(0.5))
+    kafkaCpus: float = _setting(_cpus(1.0))
+    kafkaUiCpus: float = _setting(_cpus(0.5))
+    clickhouseCpus: float = _setting(_cpus(1.5))
+    grafanaCpus: float = _setting(_cpus(1.0))
+    generatorCpus: float = _setting(_cpus(0.5))
 # fmt: on
 
 
 def _named(name: str, key: Key) -> Key:
-    service = name.removesuffix("MemoryMb").removesuffix("Image")
+    service = name.removesuffix("MemoryMb").removesuffix("Cpus").removesuffix("Image")
     return replace(key, name=name, description=key.description.replace("{service}", service))
 
 
@@ -287,12 +320,21 @@ class Settings:
         return [self.host_ports.broker(index) for index in range(1, self.config.kafkaBrokers + 1)]
 
     @property
+    def kafka_host(self) -> str:
+        """Where the brokers' EXTERNAL listeners are published and advertised: always loopback. They are PLAINTEXT
+        without an authorizer, so no `bindAddress` puts them on a network (docs/security.md)."""
+        return KAFKA_HOST
+
+    @property
     def client_host(self) -> str:
         """The address a program on this machine uses to reach a published port."""
         return "127.0.0.1" if self.config.bindAddress == "0.0.0.0" else self.config.bindAddress
 
     def memory_mb(self, service: str) -> int:
         return int(getattr(self.config, f"{service}MemoryMb"))
+
+    def cpus(self, service: str) -> float:
+        return float(getattr(self.config, f"{service}Cpus"))
 
     def schema_spec(self) -> SchemaSpec:
         return SchemaSpec(
@@ -314,6 +356,7 @@ class Settings:
 
 
 INTERNAL_KAFKA_PORT = 9092
+KAFKA_HOST = "127.0.0.1"
 
 
 def derived_port_base(project: str, stack: str) -> int:
@@ -321,16 +364,26 @@ def derived_port_base(project: str, stack: str) -> int:
     return DERIVED_PORT_BASE + slot * PORTS_PER_STACK
 
 
-def settings_from(raw: Mapping[str, str | None], project: str, stack: str) -> Settings:
-    """Parse and check `raw` (config key → string or None); raise SettingsError listing every bad value."""
+def settings_from(
+    raw: Mapping[str, str | None], project: str, stack: str, secret_names: Collection[str] = ()
+) -> Settings:
+    """Parse and check `raw` (config key → string or None; `secret_names`: the keys set as secrets); raise
+    SettingsError listing every bad value. A secret key's value is never repeated in an error."""
     values: dict[str, Any] = {}
     problems = []
     for key in KEYS:
         text = raw.get(key.name)
+        shown = " (secret, not shown)" if key.secret else f"={text!r}"
         try:
             values[key.name] = key.default if text is None else key.parse(text)
         except ValueError:
-            problems.append(f"{project}:{key.name}={text!r} is not accepted: expected {key.accepted}")
+            problems.append(f"{project}:{key.name}{shown} is not accepted: expected {key.accepted}")
+            continue
+        if key.secret and text and key.name not in secret_names:
+            problems.append(
+                f"{project}:{key.name} is set as plain text: expected a secret "
+                f"(pulumi config set --secret {key.name} … --stack {stack})"
+            )
     unknown = sorted(set(raw) - set(KEYS_BY_NAME))
     problems += [
         f"{project}:{name} is not a setting of this project{_suggestion(name)} (see docs/deploying.md, 'Configuration')"
@@ -374,8 +427,10 @@ def load_settings() -> Settings:
     """The running stack's settings, read from its Pulumi config."""
     project = pulumi.get_project()
     config = pulumi.Config()
-    raw = {name: config.get(name) for name in {*KEYS_BY_NAME, *_configured_names(project)}}
-    return settings_from(raw, project, pulumi.get_stack())
+    names = {*KEYS_BY_NAME, *_configured_names(project)}
+    raw = {name: config.get(name) for name in names}
+    secret = {name for name in names if is_config_secret(f"{project}:{name}")}
+    return settings_from(raw, project, pulumi.get_stack(), secret)
 
 
 def _configured_names(project: str) -> set[str]:

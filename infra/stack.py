@@ -33,6 +33,8 @@ def deploy() -> None:
     pulumi.export("grafanaAdminPassword", grafana.admin_password)
     pulumi.export("dashboardUrl", objects.dashboard_url)
     pulumi.export("kafkaUiUrl", kafka_ui.url)
+    pulumi.export("kafkaUiUser", kafka_ui.user)
+    pulumi.export("kafkaUiPassword", kafka_ui.password)
     pulumi.export("kafkaBootstrapServers", kafka.host_bootstrap_servers)
     pulumi.export("clickhouseUrl", clickhouse.url)
     pulumi.export("clickhouseAdminUser", clickhouse.admin_user)

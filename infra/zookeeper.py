@@ -7,6 +7,7 @@ import pulumi
 from infra.containers import ContainerSpec, Health, Platform, data_volume, jvm_heap_mb, pinned_image, service_container
 
 CLIENT_PORT = 2181
+ZOOKEEPER_USER = "1000:1000"  # the image's `zookeeper` user and group, which own /conf, /data, /datalog, /logs
 
 
 class ZooKeeper(pulumi.ComponentResource):
@@ -21,6 +22,7 @@ class ZooKeeper(pulumi.ComponentResource):
                 service="zookeeper",
                 image_id=image.image_id,
                 memory_mb=settings.memory_mb("zookeeper"),
+                cpus=settings.cpus("zookeeper"),
                 envs={
                     "ZOO_AUTOPURGE_PURGEINTERVAL": "24",  # hours; 0 (the image's default) never purges
                     "ZOO_AUTOPURGE_SNAPRETAINCOUNT": "3",
@@ -33,6 +35,7 @@ class ZooKeeper(pulumi.ComponentResource):
                     "/data": data_volume(platform, "zookeeper", "data", parent=self),
                     "/datalog": data_volume(platform, "zookeeper", "datalog", parent=self),
                 },
+                user=ZOOKEEPER_USER,  # the entrypoint allows `--user`: no root, no gosu (docs/upstream.md)
                 health=Health(f"echo srvr | nc -w 2 localhost {CLIENT_PORT} | grep -q Mode", start_period_s=10),
             ),
             parent=self,

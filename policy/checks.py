@@ -13,7 +13,6 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -23,12 +22,16 @@ from pulumi_policy import (
 )
 from pulumi_policy.deserialize import _deserialize_property
 
-from infra.settings import is_pinned
+from infra.containers import NO_NEW_PRIVILEGES, ROOT_ENTRYPOINT_CAPABILITIES
+from infra.settings import pin_level
 
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 BUILT_IMAGE = "docker:index/image:Image"
 LOOPBACK = ("127.0.0.1", "::1")
+STACK = "pulumi:pulumi:Stack"
+KAFKA_PROTOCOLS = frozenset({"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"})
+KAFKA_UI_LOGINS = frozenset({"LOGIN_FORM", "OAUTH2", "LDAP"})  # kafbat's auth.type values other than DISABLED
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|PASSPHRASE|API_?KEY", re.IGNORECASE)
 
 
@@ -60,43 +63,119 @@ def environment(props: Mapping[str, Any]) -> list[tuple[str, Any, bool]]:
     return entries
 
 
-def _validate_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _image_reference(args: ResourceValidationArgs) -> str | None:
     field = {CONTAINER: "image", REMOTE_IMAGE: "name", BUILT_IMAGE: "imageName"}.get(args.resource_type)
-    if field is None:
-        return
-    reference = plain(args.props.get(field)) or ""
-    if not is_pinned(reference):
-        report(f"image '{reference}' is not pinned: use a version tag (not latest) or a digest", None)
+    return None if field is None else str(plain(args.props.get(field)) or "")
+
+
+def _uploaded(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Container path → content of each file uploaded into a container (content may be a Secret)."""
+    return {plain(upload.get("file")): upload.get("content") for upload in plain(props.get("uploads")) or []}
+
+
+def _validate_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    reference = _image_reference(args)
+    if reference is not None and pin_level(reference) is None:
+        report(
+            f"image '{reference}' is not pinned: use a digest (repo:tag@sha256:…; make pin) or a full version tag, "
+            "never a tag that moves (latest, main, a major-only :12)",
+            None,
+        )
+
+
+def _validate_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Advisory: a version tag can still be pushed again; a digest cannot. Our own build is local (no registry)."""
+    reference = _image_reference(args)
+    if reference is not None and args.resource_type != BUILT_IMAGE and pin_level(reference) == "tag":
+        report(f"image '{reference}' is pinned by tag only: a tag can be re-pushed; `make pin` adds its digest", None)
 
 
 def _validate_loopback(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A host port beyond loopback only for a service that asks whoever reaches it for a login: Grafana (anonymous
+    access off), kafka-ui (a login), ClickHouse (its default user closed), a Kafka listener with SASL. No stack
+    setting is an exception: the service behind the port is judged, not the address."""
     if args.resource_type != CONTAINER:
         return
-    allowed = set(LOOPBACK) | set(args.get_config().get("allowedAddresses", []))
-    for port in plain(args.props.get("ports")) or []:
-        address = plain(port.get("ip")) or "0.0.0.0"  # the provider's default: every interface
-        if address not in allowed:
+    for _internal, external, address in _published(args):
+        if address in LOOPBACK:
+            continue
+        service, found = _authenticating_service(args)
+        if service is None:
             report(
-                f"host port {plain(port.get('external'))} is published on {address}: bind it to 127.0.0.1, or let "
-                "the stack allow the address (bindAddress; see docs/team-workflow.md, 'Policies')",
+                f"host port {external} is published on {address}: only a service that asks for a login (Grafana, "
+                "kafka-ui, ClickHouse, Kafka with SASL) may listen beyond 127.0.0.1 (docs/security.md)",
                 None,
             )
+        elif found:
+            report(f"host port {external} is published on {address}, but {service}: {found[0]}", None)
+
+
+def _authenticating_service(args: ResourceValidationArgs) -> tuple[str | None, list[str]]:
+    """Which known service with a login this container is, and what its own policy finds wrong with that login."""
+    env = _env(args)
+    image = str(plain(args.props.get("image")) or "")
+    checks = [
+        ("Kafka", "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP" in env, _validate_kafka_listeners),
+        (
+            "kafka-ui",
+            "kafka-ui" in image or any(n.startswith("KAFKA_CLUSTERS_") for n in env),
+            _validate_kafka_ui_login,
+        ),
+        ("Grafana", any(n.startswith("GF_") for n in env), _validate_grafana_closed),
+        ("ClickHouse", any(n.startswith("CLICKHOUSE_") for n in env), _validate_clickhouse_closed),
+    ]
+    for service, matches, check in checks:
+        if matches:
+            found: list[str] = []
+
+            def note(message: str, _urn: str | None = None, found: list[str] = found) -> None:
+                found.append(message)
+
+            check(args, note)
+            return service, found
+    return None, []
 
 
 def _validate_secret_environment(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != CONTAINER:
         return
     for name, value, secret in environment(args.props):
-        if SECRET_NAME.search(name) and value and not secret and not name.endswith("__FILE"):
+        if SECRET_NAME.search(name) and value and not secret and not name.endswith("_FILE"):  # a path to one
             report(f"environment variable {name} carries a plain value: build it from a secret Output", None)
 
 
-def _validate_grafana_closed(args: ResourceValidationArgs, report: ReportViolation) -> None:
+# What Grafana's ini parser (go-ini `parseBool`) reads as true; compared without case, a superset on purpose.
+INI_TRUE = frozenset({"1", "t", "true", "y", "yes", "on"})
+
+
+def _setting(args: ResourceValidationArgs, name: str) -> tuple[bool, str | None]:
+    """(set, value) of an env setting, or of its `__FILE` variant read from the file uploaded at that path (the
+    image's run.sh reads GF_*__FILE); a `__FILE` naming no uploaded file is set with an unknown value (None)."""
+    env = {key: value for key, value, _secret in environment(args.props)}
+    if name in env:
+        return True, str(env[name])
+    path = env.get(f"{name}__FILE")
+    if path is None:
+        return False, None
+    content = _uploaded(args.props).get(path)
+    return True, None if content is None else str(plain(content))
+
+
+def _refuse_true(args: ResourceValidationArgs, report: ReportViolation, name: str, what: str) -> None:
     if args.resource_type != CONTAINER:
         return
-    for name, value, _secret in environment(args.props):
-        if name == "GF_AUTH_ANONYMOUS_ENABLED" and str(value).strip().lower() == "true":
-            report("Grafana allows anonymous access (GF_AUTH_ANONYMOUS_ENABLED=true)", None)
+    present, value = _setting(args, name)
+    if present and (value is None or value.strip().lower() in INI_TRUE):
+        shown = "a file that is not uploaded" if value is None else repr(value.strip())
+        report(f"Grafana {what} ({name} is {shown}; Grafana reads 1, t, true, y, yes, on as true)", None)
+
+
+def _validate_grafana_closed(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    _refuse_true(args, report, "GF_AUTH_ANONYMOUS_ENABLED", "allows anonymous access")
+
+
+def _validate_no_sign_up(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    _refuse_true(args, report, "GF_USERS_ALLOW_SIGN_UP", "lets anyone sign up")
 
 
 def _validate_clickhouse_closed(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -106,10 +185,131 @@ def _validate_clickhouse_closed(args: ResourceValidationArgs, report: ReportViol
     image = str(plain(args.props.get("image")) or "")
     if not ("clickhouse-server" in image or any(name.startswith("CLICKHOUSE_") for name in env)):
         return
-    if not env.get("CLICKHOUSE_PASSWORD") or env.get("CLICKHOUSE_SKIP_USER_SETUP") == "1":
+    password = env.get("CLICKHOUSE_PASSWORD") or (
+        env.get("CLICKHOUSE_PASSWORD_FILE") in _uploaded(args.props)  # read from the file by the entrypoint
+    )
+    if not password or env.get("CLICKHOUSE_SKIP_USER_SETUP") == "1":
         report(
-            "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret", None
+            "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret "
+            "(or CLICKHOUSE_PASSWORD_FILE naming an uploaded file)",
+            None,
         )
+
+
+def _env(args: ResourceValidationArgs) -> dict[str, str]:
+    return {name: str(value) for name, value, _secret in environment(args.props)}
+
+
+def _published(args: ResourceValidationArgs) -> list[tuple[int, int, str]]:
+    """(container port, host port, host address) of each published port."""
+    return [
+        (int(plain(port.get("internal"))), int(plain(port.get("external")) or 0), plain(port.get("ip")) or "0.0.0.0")
+        for port in plain(args.props.get("ports")) or []
+    ]
+
+
+def _validate_kafka_ui_login(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """kafka-ui (kafbat) has no login unless AUTH_TYPE says which: loopback is not per user on a shared host."""
+    if args.resource_type != CONTAINER:
+        return
+    env = _env(args)
+    image = str(plain(args.props.get("image")) or "")
+    if "kafka-ui" not in image and not any(name.startswith("KAFKA_CLUSTERS_") for name in env):
+        return
+    auth = env.get("AUTH_TYPE", "DISABLED").strip().upper()
+    if auth not in KAFKA_UI_LOGINS:
+        report(f"kafka-ui has no login (AUTH_TYPE={auth}): set AUTH_TYPE=LOGIN_FORM with a generated password", None)
+
+
+def _validate_kafka_listeners(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every listener has a known protocol; a listener published beyond loopback authenticates (SASL_*)."""
+    if args.resource_type != CONTAINER:
+        return
+    env = _env(args)
+    mapping = env.get("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP")
+    if mapping is None:
+        return
+    protocols = dict(item.strip().split(":", 1) for item in mapping.split(",") if ":" in item)
+    for name, protocol in sorted(protocols.items()):
+        if protocol not in KAFKA_PROTOCOLS:
+            report(f"Kafka listener {name} has protocol {protocol}: expected one of {sorted(KAFKA_PROTOCOLS)}", None)
+    by_port = {
+        int(match[2]): match[1] for match in re.finditer(r"([A-Z_]+)://[^,:]*:(\d+)", env.get("KAFKA_LISTENERS", ""))
+    }
+    for internal, external, address in _published(args):
+        name = by_port.get(internal, "?")
+        if address not in LOOPBACK and not protocols.get(name, "PLAINTEXT").startswith("SASL_"):
+            report(
+                f"Kafka listener {name} ({protocols.get(name, 'PLAINTEXT')}) is published on {address}:{external}: "
+                "anyone who reaches it can produce, delete topics and move consumer offsets; publish it on 127.0.0.1",
+                None,
+            )
+
+
+def _validate_isolated(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """No way out of the container to the host: not privileged, no host namespaces, no Docker socket."""
+    if args.resource_type != CONTAINER:
+        return
+    props = args.props
+    if plain(props.get("privileged")):
+        report("container is privileged: it is root on the host", None)
+    for field in ("networkMode", "pidMode", "ipcMode", "usernsMode"):
+        if str(plain(props.get(field)) or "").lower() == "host":
+            report(f"container shares the host's namespace ({field}=host)", None)
+    sources = [plain(v.get("hostPath")) for v in plain(props.get("volumes")) or []]
+    sources += [plain(m.get("source")) for m in plain(props.get("mounts")) or []]
+    for source in sources:
+        if source and "docker.sock" in str(source):
+            report(f"container mounts the Docker socket ({source}): that is root on the host", None)
+
+
+def _validate_capabilities(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Every capability dropped, only what a root entrypoint needs to drop to its user added back; no setuid
+    escalation."""
+    if args.resource_type != CONTAINER:
+        return
+    capabilities = plain(args.props.get("capabilities")) or {}
+    drops = {str(plain(c)).upper() for c in plain(capabilities.get("drops")) or []}
+    adds = {str(plain(c)).upper().removeprefix("CAP_") for c in plain(capabilities.get("adds")) or []}
+    if "ALL" not in drops:
+        report("container keeps Docker's default capabilities: drop ALL, add back only what it needs", None)
+    extra = sorted(adds - set(ROOT_ENTRYPOINT_CAPABILITIES))
+    if extra:
+        report(f"container adds capabilities {extra}: allowed are {list(ROOT_ENTRYPOINT_CAPABILITIES)}", None)
+    if NO_NEW_PRIVILEGES not in [plain(option) for option in plain(args.props.get("securityOpts")) or []]:
+        report(f"container lacks security option {NO_NEW_PRIVILEGES}", None)
+
+
+def _validate_cpu_limit(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != CONTAINER:
+        return
+    cpus, quota = plain(args.props.get("cpus")), plain(args.props.get("cpuQuota"))
+    try:
+        limited = float(cpus or 0) > 0 or int(quota or 0) > 0
+    except ValueError:
+        limited = False
+    if not limited:
+        report("container has no CPU limit: one busy container could take every core of the host (cpus)", None)
+
+
+def _validate_secret_files(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A file uploaded as a secret (under /run/secrets) is secret in state too."""
+    if args.resource_type != CONTAINER or isinstance(args.props.get("uploads"), Secret):
+        return
+    for upload in plain(args.props.get("uploads")) or []:
+        path = str(plain(upload.get("file")))
+        if path.startswith("/run/secrets/") and not isinstance(upload.get("content"), Secret):
+            report(f"file {path} carries a plain value: build it from a secret Output", None)
+
+
+def _validate_secret_outputs(args: StackValidationArgs, report: ReportViolation) -> None:
+    """The stack's exports named like a password, secret or token are secret (`pulumi stack output` hides them)."""
+    for resource in args.resources:
+        if resource.resource_type != STACK:
+            continue
+        for name, value in resource.props.items():
+            if SECRET_NAME.search(name) and plain(value) and not isinstance(value, Secret):
+                report(f"stack output {name} is not secret: export it from a secret Output", resource.urn)
 
 
 def _validate_health_checks(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -133,20 +333,32 @@ def _dependencies(resource: Any) -> Iterable[Any]:
 
 
 POLICIES = [
-    ResourceValidationPolicy("pinned-images", "Images are pinned: a version tag (not latest) or a digest.",
+    ResourceValidationPolicy("pinned-images", "Images are pinned: a digest or a full version tag, never a moving tag.",
                              _validate_pinned),
-    ResourceValidationPolicy(
-        "loopback-host-ports",
-        "Host ports bind to loopback unless the stack allows another address.",
-        _validate_loopback,
-        config_schema=PolicyConfigSchema({"allowedAddresses": {"type": "array", "items": {"type": "string"}}}),
-    ),
+    ResourceValidationPolicy("digest-pinned-images", "Pulled images are pinned by digest (advisory).",
+                             _validate_digest, enforcement_level=EnforcementLevel.ADVISORY),
+    ResourceValidationPolicy("loopback-host-ports",
+                             "Host ports bind to loopback, unless the service behind them asks for a login.",
+                             _validate_loopback),
     ResourceValidationPolicy("secret-environment", "Variables named like a password, secret or token are secret.",
                              _validate_secret_environment),
     ResourceValidationPolicy("grafana-no-anonymous", "Grafana does not allow anonymous access.",
                              _validate_grafana_closed),
+    ResourceValidationPolicy("grafana-no-sign-up", "Grafana does not let anyone sign up.", _validate_no_sign_up),
+    ResourceValidationPolicy("kafka-ui-login", "kafka-ui asks for a login.", _validate_kafka_ui_login),
+    ResourceValidationPolicy("kafka-listener-protocols",
+                             "Kafka listeners use known protocols; beyond loopback only SASL.",
+                             _validate_kafka_listeners),
+    ResourceValidationPolicy("container-isolated", "No privileged container, host namespace or Docker socket.",
+                             _validate_isolated),
+    ResourceValidationPolicy("dropped-capabilities", "Containers drop every capability they do not need.",
+                             _validate_capabilities),
+    ResourceValidationPolicy("cpu-limits", "Every container has a CPU limit.", _validate_cpu_limit),
+    ResourceValidationPolicy("secret-files", "Files uploaded as secrets are secret.", _validate_secret_files),
     ResourceValidationPolicy("clickhouse-default-user-closed", "ClickHouse's default user is not left open.",
                              _validate_clickhouse_closed),
+    StackValidationPolicy("secret-outputs", "Stack outputs named like a password or secret are secret.",
+                          _validate_secret_outputs),
     StackValidationPolicy("health-checked-dependencies", "Containers others wait for have a health check.",
                           _validate_health_checks),
 ]  # fmt: skip

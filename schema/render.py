@@ -12,6 +12,9 @@ from string import Template
 
 from schema.spec import (
     ORDER_BY,
+    READER_LIMITS,
+    READER_QUOTA,
+    READER_QUOTA_INTERVAL,
     TARGET_ENGINE,
     SchemaSpec,
     rollup_columns,
@@ -45,6 +48,10 @@ def _render(template: str, spec: SchemaSpec) -> str:
     values = {
         **{name: getattr(spec, name) for name in SchemaSpec.__dataclass_fields__ if name != "shape"},
         "reader_profile": spec.reader_profile,
+        "reader_limits": ", ".join(limit.clause for limit in READER_LIMITS),
+        "reader_quota": spec.reader_quota,
+        "reader_quota_interval": READER_QUOTA_INTERVAL,
+        "reader_quota_limits": ", ".join(f"{name} = {value}" for name, value in READER_QUOTA),
         "price_type": spec.price_type,
         "wire_columns": _indent([f"{name} {kind}" for name, kind in wire_columns(spec)]),
         "target_columns": _indent([f"{name} {kind}" for name, kind in target_columns(spec)]),
@@ -91,7 +98,11 @@ def schema_objects(spec: SchemaSpec) -> list[SchemaObject]:
             spec.reader_user,
             "access",
             _statements("07_reader.sql", spec),
-            (f"DROP USER IF EXISTS {spec.reader_user}", f"DROP SETTINGS PROFILE IF EXISTS {spec.reader_profile}"),
+            (
+                f"DROP QUOTA IF EXISTS {spec.reader_quota}",
+                f"DROP USER IF EXISTS {spec.reader_user}",
+                f"DROP SETTINGS PROFILE IF EXISTS {spec.reader_profile}",
+            ),
         ),
     ]
 

@@ -47,6 +47,10 @@ class SchemaSpec:
         return f"{self.reader_user}_profile"
 
     @property
+    def reader_quota(self) -> str:
+        return f"{self.reader_user}_quota"
+
+    @property
     def mid_levels(self) -> int:
         """Levels that have both a bid and an ask, hence a mid price."""
         return min(self.shape.bid_size, self.shape.ask_size)
@@ -196,3 +200,41 @@ def mid_price_sql(level: int | str, decimals: int) -> str:
     `level` may be a dashboard variable such as "${level}".
     """
     return f"(toDecimal64(bid_{level}, {decimals + 1}) + ask_{level}) / 2"
+
+
+@dataclass(frozen=True)
+class ReaderLimit:
+    """One setting of the reader's profile. `lowest` set: the reader may change it between `lowest` and `value`
+    (CHANGEABLE_IN_READONLY: the Grafana plugin sets it on every query); otherwise it is CONST."""
+
+    setting: str
+    value: int | str
+    why: str
+    lowest: int | None = None
+
+    @property
+    def clause(self) -> str:
+        value = f"'{self.value}'" if isinstance(self.value, str) else str(self.value)
+        if self.lowest is None:
+            return f"{self.setting} = {value} CONST"
+        return f"{self.setting} = {value} MIN {self.lowest} MAX {value} CHANGEABLE_IN_READONLY"
+
+
+READER_QUERY_TIMEOUT_S = 60  # also the datasource's queryTimeout: the plugin sets max_execution_time from it
+MIB = 1024 * 1024
+# The reader's profile: readonly, and every limit a query can reach bounded. A Grafana viewer can send any SQL
+# (the plugin runs what the panel says), including table functions such as numbers_mt that need no grant.
+READER_LIMITS = (
+    ReaderLimit("max_execution_time", READER_QUERY_TIMEOUT_S, "seconds a query may run", lowest=1),
+    ReaderLimit("timeout_overflow_mode", "throw", "a query over time fails instead of returning part"),
+    ReaderLimit("max_memory_usage", 512 * MIB, "bytes of memory one query may use"),
+    ReaderLimit("max_rows_to_read", 100_000_000, "rows one query may read (30 days at 10 reports/s is 26 M)"),
+    ReaderLimit("max_bytes_to_read", 20_000 * MIB, "bytes one query may read"),
+    ReaderLimit("max_result_rows", 1_000_000, "rows one result may hold"),
+    ReaderLimit("max_result_bytes", 256 * MIB, "bytes one result may hold"),
+    ReaderLimit("max_threads", 2, "threads one query may use"),
+    ReaderLimit("max_concurrent_queries_for_user", 16, "queries the reader may run at once"),
+)
+# The reader's quota, per minute (a dashboard refreshing every 5 s with its alert rules uses well under it).
+READER_QUOTA_INTERVAL = "1 minute"
+READER_QUOTA = (("queries", 1200), ("execution_time", 120), ("read_rows", 1_000_000_000))

@@ -54,6 +54,8 @@ need_tools() {
 # declares for the stack's config (python -m infra.check --services runs the program under Pulumi's mocks).
 need_service() {
   [[ -n ${SERVICE:-} ]] || fail "SERVICE is required, e.g. make logs SERVICE=kafka-1 (services: make status)"
+  [[ $SERVICE =~ ^[a-z0-9][a-z0-9-]*$ ]] ||
+    fail "SERVICE='$SERVICE' is not accepted: expected a service name of lowercase letters, digits and '-' (services: make status)"
   make --no-print-directory -C "$root" deploy-venv > /dev/null || exit 2
   local known
   known=$("$root/.venv/bin/python" -m infra.check --services --prefix "make $action" "$stack") || exit 2
@@ -72,8 +74,9 @@ use_local_secrets() {
     local passphrase="$root/.pulumi-passphrase"
     if [[ ! -s $passphrase ]]; then
       (umask 077 && head -c 32 /dev/urandom | base64 > "$passphrase")
-      echo "make $action: generated the state passphrase into .pulumi-passphrase (git-ignored; keep it)" >&2
+      echo "make $action: generated the state passphrase into .pulumi-passphrase (git-ignored; keep it, apart from the state)" >&2
     fi
+    chmod 600 "$passphrase" # whoever made it, with whatever umask: only its owner reads it
     export PULUMI_CONFIG_PASSPHRASE_FILE="$passphrase"
   fi
 }
@@ -90,6 +93,21 @@ stack_exists() {
   fail "'pulumi stack select $stack' failed (exit $code): $(printf '%s' "$said" | tr '\n' ' ')"
 }
 
+# Docker Engine publishes a 127.0.0.1 port to the local network too before 28.0 (moby/moby#45610), and after a
+# firewalld reload before 28.3.3 (CVE-2025-54388): say so before `up` relies on loopback (docs/security.md).
+MIN_DOCKER=28.3.3
+check_docker_version() {
+  local version
+  version=$(docker version --format '{{.Server.Version}}' 2> /dev/null || true)
+  [[ $version =~ ^([0-9]+)\.([0-9]+)\.([0-9]+) ]] || return 0 # Docker Desktop and others: not an Engine version
+  local have=$((BASH_REMATCH[1] * 1000000 + BASH_REMATCH[2] * 1000 + BASH_REMATCH[3]))
+  [[ $MIN_DOCKER =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]]
+  local need=$((BASH_REMATCH[1] * 1000000 + BASH_REMATCH[2] * 1000 + BASH_REMATCH[3]))
+  if ((have < need)); then
+    echo "make $action: warning: Docker Engine $version is older than $MIN_DOCKER: ports published on 127.0.0.1 can be reached from the local network (docs/security.md); upgrade Docker" >&2
+  fi
+}
+
 select_stack() {
   stack_exists ||
     fail "no stack '$stack' in this checkout's state: 'make stacks' lists them, 'make stack NAME=$stack' creates it"
@@ -102,24 +120,25 @@ select_or_create_stack() {
   fi
   local config="$root/Pulumi.$stack.yaml"
   if [[ $stack != dev && ! -e $config ]]; then
-    local pattern="^(encryptionsalt|  $project:(${port_keys// /|})):"
-    grep -Ev "$pattern" "$root/Pulumi.dev.yaml" > "$config"
+    # parsed and written by a YAML library, not edited as text: dev's values minus its ports and its salt
+    "$root/.venv/bin/python" - "$root/Pulumi.dev.yaml" "$config" "$project" $port_keys << 'PY'
+import sys, yaml
+source, target, project, *ports = sys.argv[1:]
+stack = yaml.safe_load(open(source)) or {}
+stack.pop("encryptionsalt", None)
+stack["config"] = {k: v for k, v in (stack.get("config") or {}).items() if k not in {f"{project}:{p}" for p in ports}}
+with open(target, "w") as out:
+    yaml.safe_dump(stack, out, default_flow_style=False, sort_keys=False)
+PY
   fi
   pulumi stack init "$stack" > /dev/null
   echo "make $action: created stack '$stack' (config: Pulumi.$stack.yaml)" >&2
 }
 
-# The policy pack runs on every preview and update; a stack whose bindAddress is not loopback allows it.
+# The policy pack runs on every preview and update. No stack setting makes an exception to it: it judges the
+# service behind a port published beyond loopback (docs/team-workflow.md, 'Policies').
 policy_args() {
   policy=(--policy-pack "$root/policy")
-  local address
-  address=$(pulumi config get bindAddress --stack "$stack" 2> /dev/null || true)
-  if [[ -n $address && $address != 127.0.0.1 ]]; then
-    policy_config=$(mktemp "${TMPDIR:-/tmp}/pipelining-data-policy.XXXXXX")
-    trap 'rm -f "$policy_config"' EXIT
-    printf '{"loopback-host-ports": {"allowedAddresses": ["%s"]}}\n' "$address" > "$policy_config"
-    policy+=(--policy-pack-config "$policy_config")
-  fi
 }
 
 list_stacks() {
@@ -212,6 +231,7 @@ esac
 if [[ $action == destroy ]]; then confirm_destroy; fi
 case $action in
   up)
+    check_docker_version
     policy_args
     pulumi up --stack "$stack" --yes "${policy[@]}"
     print_access

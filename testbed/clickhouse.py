@@ -15,7 +15,7 @@ import re
 from chdb import session
 
 from schema.render import schema_objects
-from schema.spec import SchemaSpec
+from schema.spec import READER_LIMITS, SchemaSpec
 
 # Types as ClickHouse documents the Kafka engine's virtual columns.
 KAFKA_VIRTUAL_COLUMNS = {
@@ -92,3 +92,55 @@ def apply_schema(client: ChdbClient, spec: SchemaSpec) -> None:
         if obj.kind != "access":
             for sql in obj.create:
                 client.command(sql)
+
+
+QUERY_SETTINGS = re.compile(r"\sSETTINGS\s+(\w+\s*=\s*(?:'[^']*'|[\w.]+)(?:\s*,\s*\w+\s*=\s*(?:'[^']*'|[\w.]+))*)\s*$")
+
+
+class ReaderStandIn(ChdbClient):
+    """Grafana's reader as ClickHouse treats it, on chdb (which keeps no users, so the profile cannot be
+    created): a query's own SETTINGS are checked as ClickHouse's settings constraints check them against the
+    profile (`schema.spec.READER_LIMITS`, `readonly = 1`) — an unchanged value passes, a CONST or read-only
+    setting cannot change, a CHANGEABLE_IN_READONLY one stays within MIN/MAX — and the profile's values then
+    apply to the query, so the limits themselves are chdb's own (a row limit stops a query as the server does).
+    """
+
+    LIMITS = {limit.setting: limit for limit in READER_LIMITS}
+
+    def query_with_columns(self, sql: str) -> tuple[list[str], list[tuple]]:
+        match = QUERY_SETTINGS.search(sql)
+        own = dict(_assignment(part) for part in match[1].split(",")) if match else {}
+        for name, value in own.items():
+            self._check(name, value)
+        profile = {name: str(limit.value) for name, limit in self.LIMITS.items()}
+        merged = {**profile, **own}
+        body = sql[: match.start()] if match else sql
+        clause = ", ".join(f"{name} = {_literal(value)}" for name, value in merged.items())
+        return super().query_with_columns(f"{body} SETTINGS {clause}")
+
+    def _check(self, name: str, value: str) -> None:
+        limit = self.LIMITS.get(name)
+        current = "1" if name == "readonly" else (str(limit.value) if limit else None)
+        if value == current:
+            return  # ClickHouse does not check a setting whose value does not change
+        if limit is None or limit.lowest is None:
+            if limit is not None:
+                raise RuntimeError(f"Code: 452. DB::Exception: Setting {name} should not be changed. "
+                                   "(SETTING_CONSTRAINT_VIOLATION)")  # fmt: skip
+            raise RuntimeError(f"Code: 164. DB::Exception: Cannot modify '{name}' setting in readonly mode. (READONLY)")
+        number = float(value)
+        if number < limit.lowest:
+            raise RuntimeError(f"Code: 452. DB::Exception: Setting {name} shouldn't be less than {limit.lowest}. "
+                               "(SETTING_CONSTRAINT_VIOLATION)")  # fmt: skip
+        if number > float(limit.value):
+            raise RuntimeError(f"Code: 452. DB::Exception: Setting {name} shouldn't be greater than {limit.value}. "
+                               "(SETTING_CONSTRAINT_VIOLATION)")  # fmt: skip
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    name, _, value = text.partition("=")
+    return name.strip(), value.strip().strip("'")
+
+
+def _literal(value: str) -> str:
+    return value if re.fullmatch(r"[\d.]+", value) else f"'{value}'"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import runpy
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,6 +122,8 @@ class Program:
     depends_on: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
     # (type, name) → the resource options the program set (mocks never see them: a stack transformation does)
     options: dict[tuple[str, str], RecordedOptions] = field(default_factory=dict)
+    # (type, name) → the Output whose change replaces the resource (ResourceOptions.replacement_trigger)
+    replacement_triggers: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
         return [resource for resource in self.resources if resource.typ == typ]
@@ -150,12 +152,15 @@ def dev_config(without_ports: bool = False) -> dict[str, str]:
     return config
 
 
-def run_program(stack: str = "dev", config: Mapping[str, str] | None = None) -> Program:
-    """Run the program fresh, as `pulumi up` would for `stack` with `config` (default: dev's)."""
+def run_program(stack: str = "dev", config: Mapping[str, str] | None = None, secret: Collection[str] = ()) -> Program:
+    """Run the program fresh, as `pulumi up` would for `stack` with `config` (default: dev's), the keys named in
+    `secret` set with `pulumi config set --secret`."""
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
     values = dev_config() if config is None else config
-    pulumi.runtime.set_all_config({f"{PROJECT}:{name}": value for name, value in values.items()})
+    pulumi.runtime.set_all_config(
+        {f"{PROJECT}:{name}": value for name, value in values.items()}, [f"{PROJECT}:{name}" for name in secret]
+    )
     program = Program(mocks.created)
 
     def record_options(args: pulumi.ResourceTransformationArgs) -> None:
@@ -164,6 +169,8 @@ def run_program(stack: str = "dev", config: Mapping[str, str] | None = None) -> 
             (dependency._type, dependency._name) for dependency in args.opts.depends_on or []
         ]
         program.options[identity] = RecordedOptions.of(args.opts)
+        if args.opts.replacement_trigger is not None:
+            program.replacement_triggers[(args.type_, args.name)] = args.opts.replacement_trigger
 
     @pulumi.runtime.test
     def run() -> None:

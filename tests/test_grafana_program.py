@@ -7,6 +7,7 @@ import json
 import pytest
 
 from dashboards.market import DASHBOARD_UID, DATASOURCE_UID
+from infra.settings import PROJECT, SettingsError
 from testbed.program import dev_config, is_secret, plain_strings, run_program, unwrap
 
 DATASOURCE = "grafana:oss/dataSource:DataSource"
@@ -47,7 +48,8 @@ def test_datasource_reads_through_the_reader_over_the_native_protocol(dev) -> No
     assert datasource.inputs["uid"] == DATASOURCE_UID
     settings = json.loads(datasource.inputs["jsonDataEncoded"])
     assert settings == {"host": "clickhouse", "port": 9000, "protocol": "native", "secure": False,
-                        "username": "grafana_reader", "defaultDatabase": "market"}  # fmt: skip
+                        "username": "grafana_reader", "defaultDatabase": "market",
+                        "queryTimeout": "60"}  # fmt: skip  # = the reader profile's MAX max_execution_time
     assert is_secret(datasource.inputs["secureJsonDataEncoded"])
     assert json.loads(unwrap(datasource.inputs["secureJsonDataEncoded"])) == {
         "password": "generated-clickhouse-reader-password"
@@ -103,10 +105,34 @@ def test_threshold_and_freshness_follow_config() -> None:
 
 def test_notifications_only_when_a_webhook_is_configured(dev) -> None:
     assert not dev.of_type(CONTACT_POINT) and not dev.of_type(POLICY)
-    program = run_program(config={**dev_config(), "alertWebhookUrl": WEBHOOK})
+    program = run_program(config={**dev_config(), "alertWebhookUrl": WEBHOOK}, secret=["alertWebhookUrl"])
     (contact,) = program.of_type(CONTACT_POINT)
     (policy,) = program.of_type(POLICY)
     assert policy.inputs["contactPoint"] == contact.inputs["name"]
     assert is_secret(contact.inputs["webhooks"])  # the URL carries a token: the whole list is secret
     for resource in program.resources:
         assert not [text for text in plain_strings(resource.inputs) if "secret-token" in text], resource.name
+
+
+def test_a_webhook_url_set_as_plain_text_is_refused_and_never_echoed() -> None:
+    """It names where alerts go and usually carries a token: `pulumi config set --secret` only."""
+    with pytest.raises(SettingsError) as refused:
+        run_program(config={**dev_config(), "alertWebhookUrl": WEBHOOK})
+    assert str(refused.value) == (
+        f"{PROJECT}:alertWebhookUrl is set as plain text: expected a secret "
+        "(pulumi config set --secret alertWebhookUrl … --stack dev)"
+    )
+    with pytest.raises(SettingsError) as bad:  # a malformed secret: named, its value not repeated
+        run_program(config={**dev_config(), "alertWebhookUrl": "ftp://secret-token@h"}, secret=["alertWebhookUrl"])
+    assert str(bad.value) == (
+        f"{PROJECT}:alertWebhookUrl (secret, not shown) is not accepted: expected empty, or an http(s):// URL"
+    )
+    assert "secret-token" not in str(bad.value)
+
+
+def test_what_grafana_encrypts_is_created_again_when_its_secret_key_changes() -> None:
+    """The datasource's password and the webhook URL are encrypted with Grafana's secret_key (generated, not the
+    public default): a new key replaces them, so they never sit undecryptable under the old one."""
+    program = run_program(config={**dev_config(), "alertWebhookUrl": WEBHOOK}, secret=["alertWebhookUrl"])
+    triggers = program.replacement_triggers
+    assert set(triggers) == {(DATASOURCE, "clickhouse"), (CONTACT_POINT, "webhook")}

@@ -16,7 +16,8 @@ PASSWORD = "rotated-password-42"
 
 def recorder(path: Path, log: Path, exit_code: int = 0) -> None:
     """A command that appends its arguments and its stdin to `log`, then exits with `exit_code`."""
-    path.write_text(f'#!/bin/sh\necho "$(basename "$0") $*" >> {log}\ncat >> {log}\nexit {exit_code}\n')
+    script = f'echo "$(basename "$0") $*" >> {log}\ninput=$(cat)\n[ -z "$input" ] || printf "%s\\n" "$input" >> {log}\n'
+    path.write_text(f"#!/bin/sh\n{script}exit {exit_code}\n")
     path.chmod(0o755)
 
 
@@ -28,6 +29,8 @@ def start(tmp_path: Path, database_exists: bool, cli_exit: int = 0) -> tuple[sub
         (data / "grafana.db").write_bytes(b"")
     recorder(tools / "grafana", log, cli_exit)
     recorder(tools / "run.sh", log)
+    secret = tmp_path / "admin_password"
+    secret.write_text(PASSWORD)  # as uploaded: the password alone, no newline
     assert START_SCRIPT.count(IMAGE_ENTRYPOINT) == 1
     script = START_SCRIPT.replace(IMAGE_ENTRYPOINT, str(tools / "run.sh"))
     env = {
@@ -35,7 +38,7 @@ def start(tmp_path: Path, database_exists: bool, cli_exit: int = 0) -> tuple[sub
         "GF_PATHS_DATA": str(data),  # the image sets GF_PATHS_* (packaging/docker Dockerfile)
         "GF_PATHS_HOME": "/usr/share/grafana",
         "GF_PATHS_CONFIG": "/etc/grafana/grafana.ini",
-        "GF_SECURITY_ADMIN_PASSWORD": PASSWORD,
+        "GF_SECURITY_ADMIN_PASSWORD__FILE": str(secret),  # the uploaded file (infra.containers `files`)
     }
     result = subprocess.run(
         [shutil.which("sh"), "-c", script, "grafana-start", "--extra"],
@@ -74,5 +77,7 @@ def test_the_program_starts_grafana_through_the_script_with_what_it_reads() -> N
     grafana = run_program().containers["grafana"]
     assert grafana.inputs["entrypoints"] == ["/bin/sh", "-c", START_SCRIPT, "grafana-start"]
     env = dict(line.split("=", 1) for line in unwrap(grafana.inputs["envs"]))
-    assert env["GF_SECURITY_ADMIN_PASSWORD"]
+    uploads = {upload["file"]: upload["content"] for upload in unwrap(grafana.inputs["uploads"])}
+    assert env["GF_SECURITY_ADMIN_PASSWORD__FILE"] in uploads  # the file the script and run.sh read
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in env
     assert not [name for name in env if name.startswith("GF_PATHS_")]  # the image's own ENV, as the script expects

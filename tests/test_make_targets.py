@@ -3,7 +3,6 @@ the script drives the Pulumi CLI (recorded by a stand-in, as there is no CLI her
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import shutil
@@ -36,6 +35,7 @@ BASE_TOOLS = (
     "sort",
     "tr",
     "basename",
+    "chmod",
 )
 
 
@@ -163,18 +163,45 @@ def test_a_new_stack_copies_dev_config_without_its_ports(tmp_path: Path, new_sta
 
 @pytest.mark.parametrize("bind_address", ["", "0.0.0.0"])
 def test_preview_applies_the_policy_pack(tmp_path: Path, new_stack: str, bind_address: str) -> None:
+    """With no exception for any address: bindAddress used to be passed to the pack as allowed, so the key was its
+    own exception; the pack now judges the service behind each published port."""
     pulumi = recording_pulumi(tmp_path, bind_address, existing=(new_stack,))
     result = run_with_state("preview", pulumi, tmp_path, f"STACK={new_stack}")
     assert result.returncode == 0, result.stderr
     log = (tmp_path / "pulumi.log").read_text().splitlines()
     (preview,) = [line for line in log if line.startswith("preview")]
-    assert f"--stack {new_stack} --diff --policy-pack {REPO_ROOT}/policy" in preview
-    if bind_address:
-        pack_config = json.loads(log[log.index(preview) + 1])  # what the file held when Pulumi ran
-        assert pack_config == {"loopback-host-ports": {"allowedAddresses": ["0.0.0.0"]}}
-        assert not Path(preview.split("--policy-pack-config ")[1]).exists()  # removed afterwards
-    else:
-        assert "--policy-pack-config" not in preview
+    assert preview.endswith(f"--stack {new_stack} --diff --policy-pack {REPO_ROOT}/policy")
+
+
+def test_a_new_stack_config_is_written_by_a_yaml_library(tmp_path: Path, new_stack: str) -> None:
+    """dev's values (quoted, nested, commented or not) reach the new stack's file as values, never as edited text."""
+    result = run_with_state("stack", recording_pulumi(tmp_path), tmp_path, f"NAME={new_stack}")
+    assert result.returncode == 0, result.stderr
+    dev = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())
+    copied = yaml.safe_load((REPO_ROOT / f"Pulumi.{new_stack}.yaml").read_text())
+    ports = {f"pipelining-data:{key}" for key in ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")}
+    assert copied["config"] == {key: value for key, value in dev["config"].items() if key not in ports}
+    assert "encryptionsalt" not in copied
+
+
+def test_the_generated_passphrase_file_is_always_owner_only(tmp_path: Path) -> None:
+    passphrase = REPO_ROOT / ".pulumi-passphrase"
+    existed = passphrase.exists()
+    if not existed:
+        passphrase.write_text("test-only\n")
+    mode = passphrase.stat().st_mode & 0o777
+    try:
+        passphrase.chmod(0o644)  # as a checkout, a copy or a lax umask may leave it
+        env = {"PATH": str(recording_pulumi(tmp_path, existing=("dev",))), "HOME": str(tmp_path)}
+        result = subprocess.run(["make", "outputs"], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                                timeout=120, check=False)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert passphrase.stat().st_mode & 0o777 == 0o600
+    finally:
+        if existed:
+            passphrase.chmod(mode)
+        else:
+            passphrase.unlink()
 
 
 @pytest.mark.parametrize("target", ["preview", "destroy", "outputs"])
@@ -277,6 +304,13 @@ def test_logs_need_a_known_service(tmp_path: Path) -> None:
     assert our_lines(missing) == [
         "make logs: SERVICE is required, e.g. make logs SERVICE=kafka-1 (services: make status)"
     ]
+    for bad in ("../kafka-1", "kafka-1 --follow", "Kafka"):
+        refused = docker_make(tmp_path, "logs", f"SERVICE={bad}")
+        assert refused.returncode == 2
+        assert our_lines(refused) == [
+            f"make logs: SERVICE='{bad}' is not accepted: expected a service name of lowercase letters, digits "
+            "and '-' (services: make status)"
+        ]
     unknown = docker_make(tmp_path, "logs", "SERVICE=kafka")
     assert unknown.returncode == 2
     assert our_lines(unknown) == [
@@ -454,3 +488,21 @@ def test_make_clean_removes_what_make_made_and_keeps_the_state_and_its_passphras
     assert not (checkout / "infra" / "__pycache__").exists()
     assert all((checkout / name).exists() for name in kept)
     assert "kept .pulumi/ and .pulumi-passphrase" in result.stdout
+
+
+@pytest.mark.parametrize(("version", "warned"), [("27.5.1", True), ("28.3.2", True), ("28.3.3", False),
+                                                 ("29.0.0", False), ("", False)])  # fmt: skip
+def test_make_up_warns_about_a_docker_that_leaks_loopback_ports(tmp_path: Path, version: str, warned: bool) -> None:
+    """Before Engine 28.0 (moby/moby#45610) and, after a firewalld reload, before 28.3.3 (CVE-2025-54388) a port
+    published on 127.0.0.1 is reachable from the local network (docs/upstream.md)."""
+    path = recording_pulumi(tmp_path, existing=("dev",))
+    (path / "docker").write_text(f'#!/bin/sh\ncase "$1" in version) echo "{version}" ;; esac\nexit 0\n')
+    env = {"PATH": str(path), "HOME": str(tmp_path), "PULUMI_CONFIG_PASSPHRASE": "test-only"}
+    result = subprocess.run(["make", "up"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
+                            check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warnings == ([
+        f"make up: warning: Docker Engine {version} is older than 28.3.3: ports published on 127.0.0.1 can be "
+        "reached from the local network (docs/security.md); upgrade Docker"
+    ] if warned else [])  # fmt: skip

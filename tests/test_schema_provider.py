@@ -18,6 +18,7 @@ from generator.contract import ReportShape
 from generator.report import ReportFactory
 from infra.clickhouse_schema import (
     FORCE_HINT,
+    NO_READER_PASSWORD,
     SchemaError,
     SchemaProvider,
     connect_http,
@@ -324,6 +325,17 @@ def test_a_ttl_change_alone_does_not_recreate_the_dead_letter_table() -> None:
 USERS_SQL = "SELECT name FROM system.users"
 
 
+ACCESS_STATEMENTS = (
+    "CREATE USER",
+    "DROP USER",
+    "CREATE SETTINGS",
+    "DROP SETTINGS",
+    "CREATE QUOTA",
+    "DROP QUOTA",
+    "GRANT",
+)
+
+
 class ChdbWithUsers:
     """chdb, answering `system.users` as a server with access control would (chdb refuses SHOW USERS), and
     keeping every statement it was sent."""
@@ -333,7 +345,7 @@ class ChdbWithUsers:
 
     def command(self, sql: str) -> None:
         self.sent.append(sql)
-        if not sql.startswith(("CREATE USER", "DROP USER", "CREATE SETTINGS", "DROP SETTINGS", "GRANT")):
+        if not sql.startswith(ACCESS_STATEMENTS):
             self.chdb.command(sql)  # chdb has no access control to run the reader's statements on
 
     def query(self, sql: str) -> list[tuple]:
@@ -490,13 +502,18 @@ def test_a_clickhouse_that_keeps_refusing_is_named_with_the_first_line_of_its_er
     assert str(raised.value) == "ClickHouse at http://ch:8123 did not answer in time: Connection refused"
 
 
-def test_without_a_reader_password_the_reader_gets_an_empty_one() -> None:
+@pytest.mark.parametrize("password", [None, ""])
+def test_a_reader_without_a_password_is_refused_never_created_with_an_empty_one(password: str | None) -> None:
     client = ChdbWithUsers([])
     props = {**schema_inputs(SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}")), "manageReader": True}
-    connected(client, []).create(props)
-    [create_user] = [sql for sql in client.sent if sql.startswith("CREATE USER")]
-    assert "BY ''" in create_user
-    connected(client, []).delete("x", props)
+    if password is not None:
+        props["readerPassword"] = password
+    failures = SchemaProvider().check({}, props).failures
+    assert [(f.property, f.reason) for f in failures] == [("readerPassword", NO_READER_PASSWORD)]
+    with pytest.raises(SchemaError, match=r"^refused: the reader user needs a password"):
+        connected(client, []).create(props)
+    assert not [sql for sql in client.sent if sql.startswith("CREATE USER")]
+    assert not client.sent  # refused before the first statement: nothing half-created
 
 
 def test_a_statement_clickhouse_refuses_is_named_with_the_first_line_of_both() -> None:

@@ -24,7 +24,7 @@ from generator.contract import ReportShape
 from infra.kafka_topic import TopicProvider
 from schema.spec import SchemaSpec
 from testbed.broker import TansuBroker, abandon, free_port
-from testbed.clickhouse import ChdbClient, apply_schema
+from testbed.clickhouse import ChdbClient, ReaderStandIn, apply_schema
 from testbed.tcp_proxy import TcpProxy
 from tests.conftest import look_further
 from verify import __main__ as verify_main
@@ -169,6 +169,32 @@ def test_a_query_the_server_refuses_is_named() -> None:
         ClickHouseHop(ChdbClient(), spec).every_grafana_query_runs(9.9)
 
 
+def test_the_reader_cannot_lift_its_limits_and_every_grafana_query_runs_within_them(chdb_spec: SchemaSpec) -> None:
+    """On the reader's stand-in (chdb checking each query's SETTINGS against the profile as ClickHouse does, then
+    applying the profile): every lifting attempt is refused, numbers_mt stops at the row limit, and the dashboard
+    and alert queries still run."""
+    deliver(chdb_spec, [generator_report(chdb_spec)], [(0, 1)])
+    hop = ClickHouseHop(ReaderStandIn(), chdb_spec)
+    assert hop.limits_hold() == "11 attempts to lift a limit refused; numbers_mt stopped at 100,000,000 rows"
+    assert hop.every_grafana_query_runs(9.9).endswith("panels on the raw table and on the rollup")
+
+
+def test_a_reader_whose_limits_can_be_lifted_fails_naming_the_query_that_ran(chdb_spec: SchemaSpec) -> None:
+    with pytest.raises(Failed) as failed:
+        ClickHouseHop(ChdbClient(), chdb_spec).limits_hold()  # no profile: chdb lets a query change anything
+    assert str(failed.value) == (
+        "expected `SELECT 1 SETTINGS readonly = 0` refused by a limit of the reader's profile, saw it ran"
+    )
+
+    class Unreachable:
+        def query(self, sql: str) -> list[tuple]:
+            raise OSError("[Errno 111] Connection refused")
+
+    with pytest.raises(Failed) as failed:  # an error that is not a refusal by a limit proves nothing
+        ClickHouseHop(Unreachable(), chdb_spec).limits_hold()  # type: ignore[arg-type]
+    assert str(failed.value).endswith("saw [Errno 111] Connection refused")
+
+
 def test_first_row_after_the_last_up(chdb_spec: SchemaSpec) -> None:
     hop = ClickHouseHop(ChdbClient(), chdb_spec)
     started = 1_800_000_000.0
@@ -205,24 +231,16 @@ def test_consumers_healthy_needs_every_consumer_and_no_recent_exception(answer: 
             hop.consumers_healthy()
 
 
-@pytest.mark.parametrize(("reader_rows", "passes"), [(1, True), (2, True), (0, False)])
-def test_a_reader_that_sees_fewer_consumer_rows_than_the_admin_fails(reader_rows: int, passes: bool) -> None:
+def test_a_reader_that_sees_no_consumer_rows_fails_and_says_why() -> None:
     """Without SHOW TABLES on *.*, ClickHouse gives the reader no rows of system.kafka_consumers: the consumer
-    panels would show nothing and "consumer exceptions" a green 0."""
-    client = Answering((reader_rows,))
-    hop = ClickHouseHop(client, SchemaSpec())  # type: ignore[arg-type]
-    if passes:
-        assert hop.sees_the_consumers(admin_rows=1) == f"{reader_rows} consumer row(s), as the admin sees"
-    else:
-        with pytest.raises(Failed) as failure:
-            hop.sees_the_consumers(admin_rows=1)
-        assert str(failure.value) == (
-            "expected the 1 row(s) of system.kafka_consumers the admin sees, saw 0: the consumer panels would be "
-            "empty and 'consumer exceptions' a green 0"
-        )
-    assert client.sent == [
-        "SELECT count() FROM system.kafka_consumers WHERE database = 'market' AND table = 'metrics_queue'"
-    ]
+    panels would show nothing and "consumer exceptions" a green 0. verify reads them as the reader."""
+    hop = ClickHouseHop(Answering((0, 0)), SchemaSpec(consumers=1))  # type: ignore[arg-type]
+    with pytest.raises(Failed) as failure:
+        hop.consumers_healthy()
+    assert str(failure.value) == (
+        "expected 1 consumer(s) of metrics_queue without recent exceptions, saw 0 consumer(s), 0 with exceptions in "
+        "the last 300 s (none visible: does the reader hold SHOW TABLES ON *.*? the panels would be empty)"
+    )
 
 
 def test_no_generator_rows_is_said_with_its_window() -> None:
@@ -387,9 +405,14 @@ def test_no_history_means_no_deploy_time(pulumi_stand_in: Path, tmp_path: Path, 
     assert verify_main.last_update_started("dev") is None
 
 
+def as_logged_in(_url: str, user: str, _password: str) -> ChdbClient:
+    """chdb standing in for the server: as the reader, with its profile's constraints and limits."""
+    return ReaderStandIn() if user == "grafana_reader" else ChdbClient()
+
+
 def test_the_clickhouse_hop_runs_end_to_end_on_chdb(chdb_spec: SchemaSpec, monkeypatch: pytest.MonkeyPatch) -> None:
     """verify's own sequence of ClickHouse checks, with chdb standing in for the server (admin and reader)."""
-    monkeypatch.setattr(verify_main, "HttpClickHouse", lambda url, user, password: ChdbClient())
+    monkeypatch.setattr(verify_main, "HttpClickHouse", as_logged_in)
     reports, canaries = canaries_at(chdb_spec, [(0, 100), (0, 101)])
     deliver(chdb_spec, [*reports, generator_report(chdb_spec)], [(0, 100), (0, 101), (0, 102)])
     outputs = {"clickhouseUrl": "http://127.0.0.1:8123", "clickhouseAdminUser": "admin",
@@ -400,7 +423,7 @@ def test_the_clickhouse_hop_runs_end_to_end_on_chdb(chdb_spec: SchemaSpec, monke
     verify_main._clickhouse(outputs, chdb_spec, "dev", time.time() - 60, canaries, Checks(out=out), figures)
     lines = {line.split(" (")[0]: line for line in out.getvalue().splitlines()}
     for name in ("answers", "canaries landed", "no canary dead-lettered", "rows keep arriving",
-                 "grafana_reader runs every Grafana query"):  # fmt: skip
+                 "grafana_reader runs every Grafana query", "grafana_reader cannot lift its limits"):  # fmt: skip
         assert lines[f"verify: ok   clickhouse: {name}"], out.getvalue()
     failed = lines["verify: FAIL clickhouse: Kafka consumers healthy"]  # chdb runs no Kafka engine
     assert "expected 1 consumer(s) of metrics_queue" in failed
@@ -409,14 +432,14 @@ def test_the_clickhouse_hop_runs_end_to_end_on_chdb(chdb_spec: SchemaSpec, monke
 
 def test_without_canaries_the_landing_checks_fail_as_not_run(chdb_spec: SchemaSpec, monkeypatch) -> None:
     logins: list[tuple[str, str, str]] = []
-    monkeypatch.setattr(verify_main, "HttpClickHouse", lambda *login: logins.append(login) or ChdbClient())
+    monkeypatch.setattr(verify_main, "HttpClickHouse", lambda *login: logins.append(login) or as_logged_in(*login))
     outputs = {"clickhouseUrl": "http://127.0.0.1:8123", "clickhouseAdminUser": "admin",
                "clickhouseAdminPassword": "x", "clickhouseReaderUser": "grafana_reader",
                "clickhouseReaderPassword": "y", "midPriceThreshold": 9.9, "reportIntervalSeconds": 30}  # fmt: skip
     out = io.StringIO()
     checks = Checks(out=out)
     verify_main._clickhouse(outputs, chdb_spec, "dev", None, [], checks, verify_main.Figures())
-    assert logins == [("http://127.0.0.1:8123", "admin", "x"), ("http://127.0.0.1:8123", "grafana_reader", "y")]
+    assert logins == [("http://127.0.0.1:8123", "grafana_reader", "y")]  # checks that only read: as the reader
     lines = out.getvalue().splitlines()
     assert "verify: FAIL clickhouse: canaries landed (not run: no canary was produced)" in lines
     assert not any("no canary dead-lettered" in line for line in lines)
@@ -619,17 +642,19 @@ def test_a_canary_acknowledged_longer_ago_than_its_bound_is_looked_for_once(
     assert time.monotonic() - began < 1.0  # its time is up already, not another 1.3 s
 
 
-class Refusing:
-    """ClickHouse answering the reader's queries as a server does when a grant is missing."""
+class Refusing(ReaderStandIn):
+    """The reader without its grant on the rollup: ClickHouse refuses what reads it (the panels at a minute)."""
 
-    def query(self, sql: str) -> list[tuple]:
-        raise RuntimeError("Code: 497. DB::Exception: grafana_reader: Not enough privileges.\n(stack trace)")
+    def query_with_columns(self, sql: str) -> tuple[list[str], list[tuple]]:
+        if ".metrics_1m" in sql:
+            raise RuntimeError("Code: 497. DB::Exception: grafana_reader: Not enough privileges.\n(stack trace)")
+        return super().query_with_columns(sql)
 
 
 def test_each_clickhouse_failure_points_at_its_logs(chdb_spec: SchemaSpec, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clickhouse_hop, "CONSUMER_SLACK_S", 0.2)
     quick = replace(chdb_spec, flush_interval_ms=100)
-    logins = {"admin": ChdbClient(), "grafana_reader": Refusing()}
+    logins = {"grafana_reader": Refusing()}  # every check runs as the reader
     monkeypatch.setattr(verify_main, "HttpClickHouse", lambda url, user, password: logins[user])
     monkeypatch.setattr(ClickHouseHop, "first_row_after", lambda self, started_at: 1 / 0)
     reports, canaries = canaries_at(quick, [(0, 1)])

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from dashboards.alerts import pipeline_rules
 from dashboards.macros import TimeRange, expand_macros
 from dashboards.panels import queried_panels
-from schema.spec import ROLLUP_GRAIN_S, SchemaSpec
+from schema.spec import READER_LIMITS, ROLLUP_GRAIN_S, SchemaSpec
 from verify.checks import Failed, wait_for
 from verify.kafka_hop import CANARY_MILLISECOND, Canary
 
@@ -27,6 +27,8 @@ DEAD_LETTER_SLACK_MS = 60_000  # a canary acknowledged before ClickHouse stamped
 EXCEPTION_WINDOW_S = 300  # a consumer exception older than this is history, not a fault
 QUERY_WINDOW_MS = 5 * 60_000
 QUERY_INTERVALS_MS = (10_000, ROLLUP_GRAIN_S * 1000)  # a panel reads the raw table, then the rollup
+# How ClickHouse says no to a reader lifting a limit, or stops a query at one (its error codes' names).
+REFUSALS = ("(READONLY)", "(SETTING_CONSTRAINT_VIOLATION)", "(TOO_MANY_ROWS)")
 
 
 class SqlClient(Protocol):
@@ -109,36 +111,22 @@ class ClickHouseHop:
         return f"no canary in {table}"
 
     def consumers_healthy(self) -> str:
+        """As Grafana's reader: every consumer of our Kafka table is there and none failed recently. ClickHouse
+        shows system.kafka_consumers' rows only to a holder of SHOW TABLES on *.* (docs/upstream.md): a reader
+        without it sees none, and the consumer panels would be empty and "consumer exceptions" a green 0."""
         rows = self._client.query(
             "SELECT count(), countIf(arrayExists(t -> t > now() - INTERVAL "
-            f"{EXCEPTION_WINDOW_S} SECOND, exceptions.time)) FROM system.kafka_consumers WHERE {self._our_queue}"
+            f"{EXCEPTION_WINDOW_S} SECOND, exceptions.time)) FROM system.kafka_consumers "
+            f"WHERE database = '{self._spec.database}' AND table = '{self._spec.queue}'"
         )
         consumers, failing = (int(value) for value in rows[0])
         if consumers < self._spec.consumers or failing:
             expected = f"{self._spec.consumers} consumer(s) of {self._spec.queue} without recent exceptions"
             seen = f"{consumers} consumer(s), {failing} with exceptions in the last {EXCEPTION_WINDOW_S} s"
+            if consumers == 0:
+                seen += " (none visible: does the reader hold SHOW TABLES ON *.*? the panels would be empty)"
             raise Failed(expected, seen)
         return f"{consumers} consumer(s), no exception in the last {EXCEPTION_WINDOW_S} s"
-
-    def consumer_rows(self) -> int:
-        """The rows of system.kafka_consumers for our Kafka table that this client's user can see."""
-        return self._count("system.kafka_consumers", self._our_queue)
-
-    def sees_the_consumers(self, admin_rows: int) -> str:
-        """The consumer rows the admin sees are visible to this user too: ClickHouse filters
-        system.kafka_consumers by SHOW TABLES on *.*, so without it the consumer panels show no rows and the
-        exceptions stat a green 0 (docs/upstream.md)."""
-        seen = self.consumer_rows()
-        if seen < admin_rows:
-            raise Failed(
-                f"the {admin_rows} row(s) of system.kafka_consumers the admin sees",
-                f"{seen}: the consumer panels would be empty and 'consumer exceptions' a green 0",
-            )
-        return f"{seen} consumer row(s), as the admin sees"
-
-    @property
-    def _our_queue(self) -> str:
-        return f"database = '{self._spec.database}' AND table = '{self._spec.queue}'"
 
     def every_grafana_query_runs(self, threshold: float) -> str:
         """Run as whoever this client is logged in as (the reader, on a deployed stack): every panel at a
@@ -154,6 +142,29 @@ class ClickHouseHop:
                 except Exception as error:
                     raise Failed(f"'{title}' to run", str(error).strip().splitlines()[0]) from None
         return f"{len(queries)} dashboard and alert queries ran, panels on the raw table and on the rollup"
+
+    def limits_hold(self) -> str:
+        """As the reader: every attempt to lift a limit of its profile is refused — 0 (unlimited) for each, above
+        MAX for the one it may change, leaving read-only — and a table function that needs no grant
+        (numbers_mt) is stopped by the row limit before it runs away."""
+        rows = int(next(limit.value for limit in READER_LIMITS if limit.setting == "max_rows_to_read"))
+        attempts = ["SELECT 1 SETTINGS readonly = 0"]
+        for limit in READER_LIMITS:
+            lifted = ["'break'"] if isinstance(limit.value, str) else ["0"]
+            if limit.lowest is not None:
+                lifted.append(str(int(limit.value) + 1))
+            attempts += [f"SELECT 1 SETTINGS {limit.setting} = {value}" for value in lifted]
+        attempts.append(f"SELECT count() FROM numbers_mt({rows * 10})")
+        for sql in attempts:
+            try:
+                self._client.query(sql)
+            except Exception as error:
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+                if not any(code in reason for code in REFUSALS):
+                    raise Failed(f"`{sql}` refused by a limit of the reader's profile", reason) from None
+                continue
+            raise Failed(f"`{sql}` refused by a limit of the reader's profile", "it ran")
+        return f"{len(attempts) - 1} attempts to lift a limit refused; numbers_mt stopped at {rows:,} rows"
 
     def first_row_after(self, started_at: float) -> float | None:
         """Seconds from `started_at` (unix) to the first row the Kafka engine delivered after it."""

@@ -719,10 +719,12 @@ FROM market.metrics_queue
 WHERE length(_error) > 0
 ;
 CREATE SETTINGS PROFILE OR REPLACE grafana_reader_profile
-SETTINGS readonly = 1, max_execution_time = 60 CHANGEABLE_IN_READONLY
+SETTINGS readonly = 1, max_execution_time = 60 MIN 1 MAX 60 CHANGEABLE_IN_READONLY, timeout_overflow_mode = 'throw' CONST, max_memory_usage = 536870912 CONST, max_rows_to_read = 100000000 CONST, max_bytes_to_read = 20971520000 CONST, max_result_rows = 1000000 CONST, max_result_bytes = 268435456 CONST, max_threads = 2 CONST, max_concurrent_queries_for_user = 16 CONST
 ;
 CREATE USER OR REPLACE grafana_reader IDENTIFIED WITH sha256_password BY '<reader password>'
 SETTINGS PROFILE 'grafana_reader_profile'
+;
+CREATE QUOTA OR REPLACE grafana_reader_quota FOR INTERVAL 1 minute MAX queries = 1200, execution_time = 120, read_rows = 1000000000 TO grafana_reader
 ;
 GRANT SELECT ON market.* TO grafana_reader
 ;

@@ -4,9 +4,10 @@
 -- and returns that table's rows only to a user holding SHOW TABLES on *.* (StorageSystemKafkaConsumers.cpp).
 -- On this stack's own server that shows table names and DDL, never data (docs/schema.md).
 CREATE SETTINGS PROFILE OR REPLACE ${reader_profile}
-SETTINGS readonly = 1, max_execution_time = 60 CHANGEABLE_IN_READONLY;
+SETTINGS readonly = 1, ${reader_limits};
 CREATE USER OR REPLACE ${reader_user} IDENTIFIED WITH sha256_password BY ${reader_password}
 SETTINGS PROFILE '${reader_profile}';
+CREATE QUOTA OR REPLACE ${reader_quota} FOR INTERVAL ${reader_quota_interval} MAX ${reader_quota_limits} TO ${reader_user};
 GRANT SELECT ON ${database}.* TO ${reader_user};
 GRANT SELECT ON system.kafka_consumers TO ${reader_user};
 GRANT SHOW TABLES ON *.* TO ${reader_user}
