@@ -117,7 +117,7 @@ docs: venv ## regenerate Pulumi.yaml's config block, the tables in docs/ and doc
 	@$(PY) scripts/render_docs.py
 
 sql: venv ## print the rendered ClickHouse DDL for the default settings
-	@$(PY) -m schema.render
+	@$(PY) -m ddl.render
 
 STACK ?= dev
 

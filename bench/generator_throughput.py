@@ -26,8 +26,8 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
+from core.generator_config import GeneratorConfig
 from generator.__main__ import produce
-from generator.config import GeneratorConfig
 from generator.report import ReportFactory
 from generator.sinks import KafkaSink
 from testbed.broker import TansuBroker

@@ -14,9 +14,9 @@ import uuid
 
 import orjson
 
-from generator.contract import LEVEL_PRICE_STEP, ReportShape
+from core.contract import LEVEL_PRICE_STEP, ReportShape
+from ddl.spec import SchemaSpec
 from generator.report import ReportFactory
-from schema.spec import SchemaSpec
 from testbed.clickhouse import ChdbClient, apply_schema, as_kafka_rows
 
 STORAGE_REPORTS = 200_000

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import uuid
 
-from generator.contract import ReportShape
-from schema.spec import SchemaSpec
+from core.contract import ReportShape
+from ddl.spec import SchemaSpec
 from testbed.clickhouse import ChdbClient, apply_schema, shared_session
 
 REPORT_INTERVAL_MS = 100  # the generator's default pace

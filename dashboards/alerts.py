@@ -18,7 +18,7 @@ from typing import Any
 from dashboards import panels
 from dashboards.market import DASHBOARD_UID, datasource_ref
 from dashboards.queries import SETTLE_S, mid_price_rule_sql, newest_row_age, reports_lost
-from schema.spec import SchemaSpec
+from ddl.spec import SchemaSpec
 
 EVALUATION_INTERVAL_S = 60
 QUERY_INTERVAL_MS = 10_000

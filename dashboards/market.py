@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dashboards.panels import Panel, dashboard_panels
-from schema.spec import SchemaSpec
+from ddl.spec import SchemaSpec
 
 DASHBOARD_UID = "pipelining-data-market"
 DATASOURCE_UID = "pipelining-data-clickhouse"  # set explicitly: panels and alert rules refer to it

@@ -18,7 +18,7 @@ from dashboards.queries import (
     reports_lost,
     series,
 )
-from schema.spec import SchemaSpec, mid_price_sql
+from ddl.spec import SchemaSpec, mid_price_sql
 
 LEVEL_VARIABLE = "${level}"
 PRICE_UNIT = "currencyUSD"  # display only: the generator's prices carry no currency

@@ -14,7 +14,7 @@ range starting mid-minute the rollup's first point covers that whole minute.
 
 from __future__ import annotations
 
-from schema.spec import ROLLUP_GRAIN_S, SchemaSpec, mid_price_sql
+from ddl.spec import ROLLUP_GRAIN_S, SchemaSpec, mid_price_sql
 
 # The mid-price rule fires on the highest mid price in its window: the panel's headline series is the same
 # aggregate of the same expression, so the red line and the alert can never disagree.

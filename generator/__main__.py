@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from generator.config import ConfigError, GeneratorConfig, environment_help, load_config
+from core.generator_config import ConfigError, GeneratorConfig, environment_help, load_config
 from generator.report import ReportFactory
 from generator.sinks import KafkaSink, Sink, StdoutSink, describe
 

@@ -1,4 +1,4 @@
-"""Builds serialized reports in the shape `generator.contract.ReportShape` defines."""
+"""Builds serialized reports in the shape `core.contract.ReportShape` defines."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import numpy as np
 import orjson
 
-from generator.contract import LEVEL_PRICE_STEP, PRODUCER_ID_BITS, ReportShape
+from core.contract import LEVEL_PRICE_STEP, PRODUCER_ID_BITS, ReportShape
 
 
 class ReportFactory:

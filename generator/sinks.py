@@ -12,7 +12,7 @@ from typing import Any, BinaryIO, Protocol
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from generator.config import GeneratorConfig
+from core.generator_config import GeneratorConfig
 
 log = logging.getLogger("generator")
 

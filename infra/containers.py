@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
+from core.containers import NO_NEW_PRIVILEGES, ROOT_ENTRYPOINT_CAPABILITIES, SECRETS_DIR
 from infra.settings import Settings
 
 LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
@@ -16,11 +17,6 @@ DEFAULT_STOP_TIMEOUT_S = 10  # Docker's own default grace period
 LABEL_PROJECT = "io.pulumi.project"
 LABEL_STACK = "io.pulumi.stack"
 LABEL_SERVICE = "io.pulumi.service"
-SECRETS_DIR = "/run/secrets"
-# Every container drops every capability. An image whose entrypoint starts as root to chown its data and then
-# switch to its own user (ClickHouse's `clickhouse su`) gets back exactly what that needs; nothing else runs as root.
-ROOT_ENTRYPOINT_CAPABILITIES = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
-NO_NEW_PRIVILEGES = "no-new-privileges:true"  # no setuid binary can raise a process's privileges
 
 
 def secret_file(service: str, name: str) -> str:

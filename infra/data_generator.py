@@ -14,7 +14,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
-from generator.config import environment_for
+from core.generator_config import environment_for
 from infra.containers import ContainerSpec, Health, Platform, service_container
 from infra.kafka_cluster import KafkaCluster
 
@@ -28,11 +28,12 @@ SHUTDOWN_TIMEOUT_S = 10.0  # the generator flushes for this long on SIGTERM
 STOP_TIMEOUT_S = int(SHUTDOWN_TIMEOUT_S) + 5  # Docker's SIGKILL must come after that flush
 
 
-def source_digest(directory: Path = GENERATOR_DIR) -> str:
-    """A short hash of what the image is built from (the Dockerfile copies `generator/*.py`)."""
+def source_digest(root: Path = REPO_ROOT) -> str:
+    """A short hash of what the image is built from: the Dockerfile copies `core/*.py` and `generator/*.py`."""
     digest = hashlib.sha256()
-    for path in sorted([*directory.glob("*.py"), directory / "Dockerfile", directory / "requirements.lock"]):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    sources = [*sorted((root / "core").glob("*.py")), *sorted((root / "generator").glob("*.py"))]
+    for path in [*sources, root / "generator" / "Dockerfile", root / "generator" / "requirements.lock"]:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 

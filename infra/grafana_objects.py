@@ -20,10 +20,10 @@ from dashboards.market import (
     market_dashboard,
     panel_ids,
 )
+from ddl.spec import READER_QUERY_TIMEOUT_S
 from infra.clickhouse_server import NATIVE_PORT, ClickHouse
 from infra.containers import Platform
 from infra.grafana_server import Grafana
-from schema.spec import READER_QUERY_TIMEOUT_S
 
 FOLDER_UID = "pipelining-data"
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import pulumi
 
+from core.containers import SECRETS_DIR
 from infra.containers import (
-    SECRETS_DIR,
     ContainerSpec,
     Health,
     Platform,

@@ -4,7 +4,7 @@
 lists them; `Pulumi.yaml`'s `config:` schema and docs/deploying.md's table are generated from it (`make docs`).
 The program applies the defaults itself because Pulumi's mocks (and older CLIs) do not read `Pulumi.yaml`.
 Keys shared with the generator take their default and rule from the generator's own table, and both tables
-build on `generator.rules`, so the container and the schema can never disagree about the report shape.
+build on `core.rules`, so the container and the schema can never disagree about the report shape.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from typing import Any
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env, is_config_secret
 
-from generator import rules
-from generator.config import MAX_LEVELS, GeneratorConfig
-from generator.config import SETTINGS as GENERATOR_SETTINGS
-from generator.contract import LEVEL_PRICE_STEP, ReportShape
-from schema.spec import MAX_CONSUMERS, MAX_RETENTION_DAYS, SchemaSpec
+from core import rules
+from core.contract import LEVEL_PRICE_STEP, ReportShape
+from core.generator_config import MAX_LEVELS, GeneratorConfig
+from core.generator_config import SETTINGS as GENERATOR_SETTINGS
+from core.images import IMAGE_PATTERN, is_pinned
+from ddl.spec import MAX_CONSUMERS, MAX_RETENTION_DAYS, SchemaSpec
 
 PROJECT = "pipelining-data"
 MAX_BROKERS = 3
@@ -34,17 +35,6 @@ KAFKA_MODES = ("zookeeper", "kraft")
 DERIVED_PORT_BASE = 10_000
 DERIVED_PORT_SLOTS = 2_750
 PORTS_PER_STACK = 8
-# [registry[:port]/]repository, then a tag, a digest, or both (a private registry's port is not a tag)
-IMAGE_PATTERN = re.compile(
-    r"([a-z0-9.-]+:[0-9]+/)?[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?"
-)
-IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}")
-IMAGE_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-# A tag names one build when it carries a full version (x.y.z, any prefix or suffix: v1.5.0, 3.11.14-slim) or
-# is a content hash (our generator's build tag); words like these mark a tag that moves to newer builds.
-FULL_VERSION = re.compile(r"\d+\.\d+\.\d+")
-CONTENT_HASH = re.compile(r"[0-9a-f]{12,64}")
-MOVING_TAG = re.compile(r"(^|[-_.])(latest|main|master|nightly|edge|dev|stable|lts|rolling|snapshot)([-_.]|$)", re.I)
 PLUGIN_PATTERN = re.compile(r"[a-z0-9-]+@\d+\.\d+\.\d+")
 WEBHOOK_PATTERN = re.compile(r"https?://[^\s/]+(/\S*)?")
 # The highest price any report can carry (level i draws up to LEVEL_PRICE_STEP * i): a threshold above it
@@ -120,25 +110,6 @@ def _boolean(default: bool, description: str) -> Key:
         return value == "true"
 
     return Key("boolean", default, "true or false", parse, description)
-
-
-def pin_level(reference: str) -> str | None:
-    """ "digest" for an image id or a reference with a digest (`repo[:tag]@sha256:…`), "tag" for a tag that names
-    one build (a full version or a content hash), None for anything that can move: no tag, `latest`, `main`,
-    a major-only `:12`, `:latest-ubuntu` (the rule the policy pack enforces too)."""
-    if IMAGE_ID.fullmatch(reference) or IMAGE_DIGEST.search(reference):
-        return "digest"
-    if "@" in reference or reference.startswith("sha256:"):
-        return None  # a digest or an image id, cut short
-    name, _, tag = reference.rpartition(":")
-    if not name or "/" in tag or MOVING_TAG.search(tag):
-        return None
-    return "tag" if FULL_VERSION.search(tag) or CONTENT_HASH.fullmatch(tag) else None
-
-
-def is_pinned(reference: str) -> bool:
-    """An image id, a digest, or a tag that names one build: never a tag that moves."""
-    return pin_level(reference) is not None
 
 
 def _pinned_image(raw: str) -> str:

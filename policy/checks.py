@@ -22,8 +22,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.deserialize import _deserialize_property
 
-from infra.containers import NO_NEW_PRIVILEGES, ROOT_ENTRYPOINT_CAPABILITIES
-from infra.settings import pin_level
+from core.containers import NO_NEW_PRIVILEGES, ROOT_ENTRYPOINT_CAPABILITIES
+from core.images import pin_level
 
 CONTAINER = "docker:index/container:Container"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"

@@ -43,7 +43,7 @@ class Kind:
 
 KINDS = {
     "sql": Kind(
-        files=("schema/sql/*.sql",),
+        files=("sql/*.sql",),
         tests=("tests/test_schema.py", "tests/test_schema_provider.py", "tests/test_grafana_queries.py"),
         operators=(
             Operator("drop-where", r"\n\s*WHERE [^\n;]*", ""),

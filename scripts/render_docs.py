@@ -2,7 +2,7 @@
 
 - Pulumi.yaml's `config:` block, from `infra.settings.KEYS`;
 - the configuration table (same keys) in docs/deploying.md, the generator's environment table
-  (`generator.config.SETTINGS`) in docs/generator.md, the panel table (`dashboards.market.all_panels`) in
+  (`core.generator_config.SETTINGS`) in docs/generator.md, the panel table (`dashboards.market.all_panels`) in
   docs/grafana.md;
 - golden files a reviewer reads in a pull request's diff even when its preview runs against empty state:
   `docs/generated/schema.sql` (the DDL for the default settings) and `docs/generated/dashboard.json`.
@@ -19,13 +19,13 @@ from pathlib import Path
 
 import yaml
 
+from core.generator_config import SETTINGS
 from dashboards.alerts import pipeline_rules
 from dashboards.market import DATASOURCE_UID, Links, all_panels, canonical_json, market_dashboard, panel_ids
 from dashboards.panels import Panel
-from generator.config import SETTINGS
+from ddl.render import render_ddl
+from ddl.spec import SchemaSpec
 from infra.settings import KEYS
-from schema.render import render_ddl
-from schema.spec import SchemaSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,8 +14,8 @@ import re
 
 from chdb import session
 
-from schema.render import schema_objects
-from schema.spec import READER_LIMITS, SchemaSpec
+from ddl.render import schema_objects
+from ddl.spec import READER_LIMITS, SchemaSpec
 
 # Types as ClickHouse documents the Kafka engine's virtual columns.
 KAFKA_VIRTUAL_COLUMNS = {
@@ -100,7 +100,7 @@ QUERY_SETTINGS = re.compile(r"\sSETTINGS\s+(\w+\s*=\s*(?:'[^']*'|[\w.]+)(?:\s*,\
 class ReaderStandIn(ChdbClient):
     """Grafana's reader as ClickHouse treats it, on chdb (which keeps no users, so the profile cannot be
     created): a query's own SETTINGS are checked as ClickHouse's settings constraints check them against the
-    profile (`schema.spec.READER_LIMITS`, `readonly = 1`) — an unchanged value passes, a CONST or read-only
+    profile (`ddl.spec.READER_LIMITS`, `readonly = 1`) — an unchanged value passes, a CONST or read-only
     setting cannot change, a CHANGEABLE_IN_READONLY one stays within MIN/MAX — and the profile's values then
     apply to the query, so the limits themselves are chdb's own (a row limit stops a query as the server does).
     """

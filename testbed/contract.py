@@ -1,11 +1,11 @@
-"""Checks that a message follows the wire format (`generator/contract.py`; README, "The generator")."""
+"""Checks that a message follows the wire format (`core/contract.py`; README, "The generator")."""
 
 from __future__ import annotations
 
 import json
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from generator.contract import ACCOUNTING_FIELDS, LEVEL_PRICE_STEP, ReportShape
+from core.contract import ACCOUNTING_FIELDS, LEVEL_PRICE_STEP, ReportShape
 
 
 def parse_report(message: bytes) -> dict:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from schema.spec import ROLLUP_GRAIN_S
+from ddl.spec import ROLLUP_GRAIN_S
 
 GRAFANA_SOURCE = "grafana/grafana pkg/expr/mathexp/reduce.go@598dda5, pkg/expr/threshold.go@1f8fcc5"
 NAN = math.nan

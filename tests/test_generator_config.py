@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.config import SETTINGS, GeneratorConfig, environment_for, load_config
-from generator.contract import ReportShape
+from core.contract import ReportShape
+from core.generator_config import SETTINGS, GeneratorConfig, environment_for, load_config
 from testbed.modules import rebuilt
 from tests.conftest import REPO_ROOT
 
@@ -95,7 +95,7 @@ def test_bad_value_exits_2_with_one_line(variable: str, value: str, accepted: st
 
 def test_readme_documents_every_variable() -> None:
     readme = (REPO_ROOT / "docs" / "generator.md").read_text()
-    for setting in rebuilt("generator.config").SETTINGS:  # the table as its source builds it now
+    for setting in rebuilt("core.generator_config").SETTINGS:  # the table as its source builds it now
         default = f"`{setting.default}`" if setting.default else "(unset)"
         row = f"| `{setting.env}` | {default} | {setting.accepted} | {setting.description} |"
         assert row in readme, f"docs/generator.md lacks the row: {row}"
@@ -124,7 +124,7 @@ def test_help_lists_every_variable_with_its_default_and_what_it_accepts() -> Non
     result = run_cli("--help", env={"COLUMNS": "200"})
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    for setting in rebuilt("generator.config").SETTINGS:
+    for setting in rebuilt("core.generator_config").SETTINGS:
         (line,) = [line for line in lines if line.split()[:1] == [setting.env]]
         assert f"default {setting.default or '(unset)'}; accepted: {setting.accepted}" in line, line
 

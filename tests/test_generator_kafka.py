@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.contract import ReportShape
+from core.contract import ReportShape
 from testbed.broker import TansuBroker, free_port, read_topic, wait_until_stored
 from testbed.contract import assert_valid_report
 from testbed.tcp_proxy import TcpProxy

@@ -4,7 +4,7 @@ import statistics
 
 import pytest
 
-from generator.contract import ReportShape
+from core.contract import ReportShape
 from generator.report import ReportFactory
 from testbed.contract import assert_valid_report, expected_keys, parse_report
 

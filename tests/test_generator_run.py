@@ -19,11 +19,11 @@ from types import SimpleNamespace
 import pytest
 from kafka import KafkaProducer
 
+from core.contract import ReportShape
+from core.generator_config import SETTINGS as GENERATOR_SETTINGS
+from core.generator_config import GeneratorConfig, load_config
 from generator import __main__ as cli
 from generator import health, sinks
-from generator.config import SETTINGS as GENERATOR_SETTINGS
-from generator.config import GeneratorConfig, load_config
-from generator.contract import ReportShape
 from generator.sinks import KafkaSink, StdoutSink
 from testbed.broker import TansuBroker, abandon, free_port, read_topic, wait_until_stored
 from testbed.contract import assert_valid_report
@@ -573,7 +573,7 @@ NUMERIC = [s.env for s in GENERATOR_SETTINGS if s.accepted.startswith(("an integ
 def test_every_numeric_variable_runs_at_its_smallest_and_its_largest_value(
     env: str, broker: TansuBroker, run_main, caplog
 ) -> None:
-    setting = next(s for s in rebuilt("generator.config").SETTINGS if s.env == env)
+    setting = next(s for s in rebuilt("core.generator_config").SETTINGS if s.env == env)
     for value in numeric_bounds(setting.accepted):
         caplog.clear()
         extra = {"KAFKA_LINGER_MS": "0"} if env == "KAFKA_DELIVERY_TIMEOUT_MS" else {}  # its floor is linger + 1000

@@ -11,7 +11,7 @@ import pytest
 
 from dashboards.alerts import pipeline_rules
 from dashboards.macros import MacroError, TimeRange, blank_comments, expand_macros
-from schema.spec import SchemaSpec
+from ddl.spec import SchemaSpec
 from testbed.grafana import PREDICATES, REDUCERS, reduce_stage, threshold_stage
 
 A_SERIES = [1.0, 2.0]  # aSeries

@@ -11,15 +11,15 @@ import uuid
 
 import pytest
 
+from core.contract import ReportShape
 from dashboards.alerts import QUERY_INTERVAL_MS, AlertRule, pipeline_rules
 from dashboards.macros import TimeRange, expand_macros
 from dashboards.market import Links, all_panels, market_dashboard, panel_ids
 from dashboards.panels import AMBER, GREEN, RED, queried_panels
 from dashboards.queries import MID_PRICE_AGGREGATE, mid_price_aggregate
-from generator.contract import ReportShape
+from ddl.render import schema_objects
+from ddl.spec import SchemaSpec
 from generator.report import ReportFactory
-from schema.render import schema_objects
-from schema.spec import SchemaSpec
 from testbed.clickhouse import ChdbClient, apply_schema, as_kafka_rows, shared_session
 from testbed.grafana import raw_branch_only, reduce_stage, threshold_stage
 from tests.conftest import REPO_ROOT

@@ -17,11 +17,11 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_schema_render_help_prints_usage_not_the_ddl() -> None:
-    result = run(sys.executable, "-m", "schema.render", "--help")
+    result = run(sys.executable, "-m", "ddl.render", "--help")
     assert result.returncode == 0
-    assert result.stdout.startswith("usage: python -m schema.render [-h]")
+    assert result.stdout.startswith("usage: python -m ddl.render [-h]")
     assert "CREATE" not in result.stdout
-    assert run(sys.executable, "-m", "schema.render").stdout.startswith("CREATE DATABASE")  # `make sql` still does
+    assert run(sys.executable, "-m", "ddl.render").stdout.startswith("CREATE DATABASE")  # `make sql` still does
 
 
 def test_make_docs_says_so_when_nothing_changed(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.settings import KEYS, pin_level
+from core.images import pin_level
+from infra.settings import KEYS
 from tests.conftest import REPO_ROOT
 
 DIGEST = "sha256:" + "e" * 64

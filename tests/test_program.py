@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from generator.config import load_config
+from core.generator_config import load_config
 from infra.clickhouse_server import CONSOLE_LOG_FILE
 from infra.containers import jvm_heap_mb
 from infra.kafka_cluster import JVM_OVERHEAD_MB, PROBE_HEAP_MB

@@ -10,10 +10,10 @@ from dataclasses import fields
 import pytest
 import yaml
 
-from generator.config import GeneratorConfig
-from generator.contract import ReportShape
+from core.contract import ReportShape
+from core.generator_config import GeneratorConfig
+from ddl.spec import SchemaSpec
 from infra.settings import KEYS, PROJECT, Config, SettingsError, derived_port_base, settings_from
-from schema.spec import SchemaSpec
 from testbed.modules import rebuilt
 from testbed.program import dev_config
 from tests.conftest import REPO_ROOT

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from generator.config import SETTINGS as GENERATOR_SETTINGS
+from core.generator_config import SETTINGS as GENERATOR_SETTINGS
 from infra.settings import KEYS
 from testbed.modules import rebuilt
 
@@ -102,7 +102,7 @@ KEY_NAMES = [key.name for key in KEYS]
 
 @pytest.mark.parametrize("env", VARIABLES)
 def test_every_generator_variable_accepts_what_it_says_and_nothing_else(env: str) -> None:
-    setting = next(s for s in rebuilt("generator.config").SETTINGS if s.env == env)
+    setting = next(s for s in rebuilt("core.generator_config").SETTINGS if s.env == env)
     assert_rule_keeps_its_word(setting.env, setting.accepted, setting.parse)
     if setting.default:
         setting.parse(setting.default)
@@ -121,7 +121,7 @@ def test_every_config_key_accepts_what_it_says_and_nothing_else(name: str) -> No
 )
 def test_the_delivery_timeout_leaves_a_request_at_least_a_second(linger: str, delivery: str, ok: bool) -> None:
     environ = {"KAFKA_LINGER_MS": linger, "KAFKA_DELIVERY_TIMEOUT_MS": delivery}
-    generator = rebuilt("generator.config")
+    generator = rebuilt("core.generator_config")
     if ok:
         assert generator.load_config(environ).delivery_timeout_ms == int(delivery)
     else:
@@ -132,7 +132,7 @@ def test_the_delivery_timeout_leaves_a_request_at_least_a_second(linger: str, de
 def test_shared_keys_follow_the_generators_rules() -> None:
     shared = {key.name: key for key in rebuilt("infra.settings").KEYS if "(generator " in key.description}
     assert set(shared) == {"bidLevels", "askLevels", "priceDecimals", "randomStart", "reportIntervalSeconds", "topic"}
-    by_env = {setting.env: setting for setting in rebuilt("generator.config").SETTINGS}
+    by_env = {setting.env: setting for setting in rebuilt("core.generator_config").SETTINGS}
     for key in shared.values():
         env = key.description.rsplit("(generator ", 1)[1].rstrip(")")
         assert key.accepted == by_env[env].accepted and key.default == by_env[env].parse(by_env[env].default)

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from generator.contract import ReportShape
+from core.contract import ReportShape
+from ddl.render import PASSWORD_PLACEHOLDER, schema_objects
+from ddl.spec import READER_LIMITS, READER_QUERY_TIMEOUT_S, SchemaSpec, mid_price_sql
 from generator.report import ReportFactory
-from schema.render import PASSWORD_PLACEHOLDER, schema_objects
-from schema.spec import READER_LIMITS, READER_QUERY_TIMEOUT_S, SchemaSpec, mid_price_sql
 from testbed.clickhouse import ChdbClient, apply_schema, as_kafka_rows, kafka_stand_in
 from testbed.contract import parse_report
 from tests.conftest import REPO_ROOT
@@ -192,5 +192,5 @@ def test_the_reader_limits_stop_a_runaway_table_function_and_leave_every_panel_r
 
 
 def test_make_sql_runs_from_a_plain_checkout() -> None:
-    result = subprocess.run([sys.executable, "-m", "schema.render"], cwd=REPO_ROOT, capture_output=True, check=True)
+    result = subprocess.run([sys.executable, "-m", "ddl.render"], cwd=REPO_ROOT, capture_output=True, check=True)
     assert b"ENGINE = Kafka" in result.stdout

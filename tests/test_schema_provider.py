@@ -14,7 +14,9 @@ from typing import Any
 import dill
 import pytest
 
-from generator.contract import ReportShape
+from core.contract import ReportShape
+from ddl.migration import migration_plan, schema_inputs, spec_from
+from ddl.spec import SchemaSpec
 from generator.report import ReportFactory
 from infra.clickhouse_schema import (
     FORCE_HINT,
@@ -22,12 +24,8 @@ from infra.clickhouse_schema import (
     SchemaError,
     SchemaProvider,
     connect_http,
-    migration_plan,
-    schema_inputs,
-    spec_from,
 )
 from infra.provider_support import FORCE_DELETE_ENV, FORCE_DELETE_WAIT_S
-from schema.spec import SchemaSpec
 from testbed.broker import free_port
 from testbed.clickhouse import ChdbClient, as_kafka_rows
 

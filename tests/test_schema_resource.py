@@ -8,9 +8,10 @@ import dill
 import pulumi
 import pytest
 
-from infra.clickhouse_schema import Schema, SchemaError, SchemaProvider, schema_inputs, spec_from
+from ddl.migration import schema_inputs, spec_from
+from ddl.spec import SchemaSpec
+from infra.clickhouse_schema import Schema, SchemaError, SchemaProvider
 from infra.provider_support import DEFAULT_WAIT_TIMEOUT_S
-from schema.spec import SchemaSpec
 from testbed.program import RecordingMocks, is_secret
 
 

@@ -18,11 +18,11 @@ from types import SimpleNamespace
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from core.contract import ReportShape
 from dashboards.alerts import pipeline_rules
 from dashboards.panels import queried_panels
-from generator.contract import ReportShape
+from ddl.spec import SchemaSpec
 from infra.kafka_topic import TopicProvider
-from schema.spec import SchemaSpec
 from testbed.broker import TansuBroker, abandon, free_port
 from testbed.clickhouse import ChdbClient, ReaderStandIn, apply_schema
 from testbed.tcp_proxy import TcpProxy
@@ -477,7 +477,8 @@ def test_verify_logs_in_where_the_outputs_say(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setitem(sys.modules, "clickhouse_connect", driver)
     client = clickhouse_hop.HttpClickHouse("http://127.0.0.1:18123", "grafana_reader", "pw")
     assert driver.connections == [{"host": "127.0.0.1", "port": 18123, "username": "grafana_reader",
-                                   "password": "pw", "connect_timeout": 3}]  # fmt: skip
+                                   "password": "pw", "connect_timeout": 3,
+                                   "send_receive_timeout": 60}]  # the one client (core.clickhouse)  # fmt: skip
     assert client.query("SELECT 1") == [(1, "a")] and driver.sent == ["SELECT 1"]
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from core.contract import ReportShape
 from dashboards.alerts import EVALUATION_INTERVAL_S
-from generator.contract import ReportShape
-from schema.spec import SchemaSpec
+from ddl.spec import SchemaSpec
 from testbed.broker import free_port
 from tests.conftest import look_further
 from verify import __main__ as verify_main

@@ -18,10 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from core.contract import ReportShape
 from dashboards.alerts import EVALUATION_INTERVAL_S, pipeline_rules
 from dashboards.market import DASHBOARD_UID
-from generator.contract import ReportShape
-from schema.spec import SchemaSpec
+from ddl.spec import SchemaSpec
 from verify.checks import Checks
 from verify.clickhouse_hop import ClickHouseHop, HttpClickHouse, landing_bound_s, percentile
 from verify.grafana_hop import GrafanaHop, basic_auth_get

@@ -15,10 +15,11 @@ from functools import partial
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from core.clickhouse import ClickHouseClient
 from dashboards.alerts import pipeline_rules
 from dashboards.macros import TimeRange, expand_macros
 from dashboards.panels import queried_panels
-from schema.spec import READER_LIMITS, ROLLUP_GRAIN_S, SchemaSpec
+from ddl.spec import READER_LIMITS, ROLLUP_GRAIN_S, SchemaSpec
 from verify.checks import Failed, wait_for
 from verify.kafka_hop import CANARY_MILLISECOND, Canary
 
@@ -35,23 +36,16 @@ class SqlClient(Protocol):
     def query(self, sql: str) -> list[tuple]: ...
 
 
-class HttpClickHouse:
-    """clickhouse-connect over the stack's published HTTP port."""
+class HttpClickHouse(ClickHouseClient):
+    """The shared client on the stack's published HTTP URL; a failure to connect is one check line."""
 
     def __init__(self, url: str, user: str, password: str) -> None:
-        import clickhouse_connect  # noqa: PLC0415 -- imported on use
-
         parts = urlsplit(url)
         try:
-            self._client = clickhouse_connect.get_client(
-                host=parts.hostname, port=parts.port, username=user, password=password, connect_timeout=3
-            )
+            super().__init__(parts.hostname or "", parts.port or 0, user, password)
         except Exception as error:  # the driver's message is a page long: keep the reason
             errno = re.search(r"\[Errno -?\d+\] [^\"')]+", str(error))
             raise Failed(f"an answer from ClickHouse at {url}", errno[0] if errno else str(error)[:200]) from None
-
-    def query(self, sql: str) -> list[tuple]:
-        return [tuple(row) for row in self._client.query(sql).result_rows]
 
 
 CONSUMER_SLACK_S = 15.0  # the Kafka engine's poll and block assembly, beyond its flush interval

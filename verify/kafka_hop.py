@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from generator.contract import LEVEL_PRICE_STEP, ReportShape
+from core.contract import LEVEL_PRICE_STEP, ReportShape
 from verify.checks import Failed
 
 CANARY_KEY = b"verify-canary"

@@ -1,7 +1,7 @@
 """What the ClickHouse schema is made of: one `SchemaSpec`, its validation, the columns and types it implies.
 
 Column names come from the generator's `ReportShape`, so the wire format, the tables and the dashboards
-cannot drift apart. `schema.render` turns a spec into DDL from the templates in `schema/sql/`.
+cannot drift apart. `ddl.render` turns a spec into DDL from the templates in `sql/`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from generator.config import MAX_DECIMALS, MAX_LEVELS, TOPIC_PATTERN
-from generator.contract import DEFAULT_TOPIC, LEVEL_PRICE_STEP, SIDES, ReportShape
+from core.contract import DEFAULT_TOPIC, LEVEL_PRICE_STEP, SIDES, ReportShape
+from core.generator_config import MAX_DECIMALS, MAX_LEVELS, TOPIC_PATTERN
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 # Prices are stored with room for the largest shape the generator accepts, so adding levels never

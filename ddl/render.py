@@ -1,6 +1,6 @@
-"""The schema's DDL, rendered from the templates in `schema/sql/` and one `SchemaSpec`.
+"""The schema's DDL, rendered from the templates in `sql/` and one `SchemaSpec`.
 
-`python -m schema.render` prints the statements for the default settings (what `make sql` shows).
+`python -m ddl.render` prints the statements for the default settings (what `make sql` shows).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from schema.spec import (
+from ddl.spec import (
     ORDER_BY,
     READER_LIMITS,
     READER_QUOTA,
@@ -23,7 +23,7 @@ from schema.spec import (
     wire_columns,
 )
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"  # the templates sit at the top level (the design card)
 PASSWORD_PLACEHOLDER = "'<reader password>'"
 
 
@@ -123,7 +123,7 @@ def render_ddl(spec: SchemaSpec) -> str:
 
 if __name__ == "__main__":
     argparse.ArgumentParser(
-        prog="python -m schema.render",
+        prog="python -m ddl.render",
         description="Print the ClickHouse DDL for the default settings, in apply order (what `make sql` runs); "
         "the reader's password is a placeholder.",
     ).parse_args()

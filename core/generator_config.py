@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import rules
-from generator.contract import DEFAULT_TOPIC, LEVEL_PRICE_STEP, ReportShape
+from core import rules
+from core.contract import DEFAULT_TOPIC, LEVEL_PRICE_STEP, ReportShape
 
 MAX_LEVELS = 1000
 MAX_DECIMALS = 6
