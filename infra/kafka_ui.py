@@ -6,8 +6,20 @@ import pulumi
 
 from infra.containers import ContainerSpec, Health, Platform, jvm_heap_mb, pinned_image, service_container
 from infra.kafka_cluster import KafkaCluster
+from infra.settings import Settings
 
 UI_PORT = 8080
+
+
+def kafka_ui_environment(settings: Settings, bootstrap_servers: str) -> dict[str, str]:
+    """kafka-ui's environment on every platform: one read-only cluster, no configuration from the UI."""
+    return {
+        "KAFKA_CLUSTERS_0_NAME": settings.prefix,
+        "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS": bootstrap_servers,
+        "KAFKA_CLUSTERS_0_READONLY": "true",
+        "DYNAMIC_CONFIG_ENABLED": "false",
+        "JAVA_OPTS": f"-Xmx{jvm_heap_mb(settings.memory_mb('kafkaUi'))}m",
+    }
 
 
 class KafkaUi(pulumi.ComponentResource):
@@ -21,13 +33,7 @@ class KafkaUi(pulumi.ComponentResource):
                 service="kafka-ui",
                 image_id=image.image_id,
                 memory_mb=settings.memory_mb("kafkaUi"),
-                envs={
-                    "KAFKA_CLUSTERS_0_NAME": settings.prefix,
-                    "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS": kafka.bootstrap_servers,
-                    "KAFKA_CLUSTERS_0_READONLY": "true",
-                    "DYNAMIC_CONFIG_ENABLED": "false",
-                    "JAVA_OPTS": f"-Xmx{jvm_heap_mb(settings.memory_mb('kafkaUi'))}m",
-                },
+                envs=kafka_ui_environment(settings, kafka.bootstrap_servers),
                 ports=[(UI_PORT, settings.host_ports.kafka_ui)],
                 health=Health.http(UI_PORT, "/actuator/health", start_period_s=30),
                 wait=False,  # nothing waits for the UI

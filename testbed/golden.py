@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from testbed.program import REPO_ROOT, dev_config, run_program
+from infra.data_generator import IMAGE_REPOSITORY, source_digest
+from testbed.program import REPO_ROOT, dev_config, image_id, pushed_digest, run_program
 
 GOLDEN = REPO_ROOT / "tests" / "fixtures" / "docker-program.json"
 
@@ -25,8 +26,19 @@ def docker_programs() -> dict[str, list[dict[str, Any]]]:
     return {"dev": registered(None, "dev"), "alice": registered(dev_config(without_ports=True), "alice")}
 
 
+def normalized(text: str, registries: tuple[str, ...] = ()) -> str:
+    """`text` with the generator image's source hash (and the ids derived from it) replaced by placeholders, so
+    that editing the generator's code does not change a golden file of the infrastructure."""
+    digest = source_digest()
+    text = text.replace(image_id(f"{IMAGE_REPOSITORY}:{digest}"), "sha256:<image-id>")
+    for registry in registries:
+        pushed = pushed_digest(f"{registry}/{IMAGE_REPOSITORY}:{digest}")
+        text = text.replace(pushed.partition("@")[2], "sha256:<digest>")
+    return text.replace(digest, "<source-digest>")
+
+
 def render() -> str:
-    return json.dumps(docker_programs(), indent=1, sort_keys=True, default=str) + "\n"
+    return normalized(json.dumps(docker_programs(), indent=1, sort_keys=True, default=str) + "\n")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import yaml
 
+from infra.kubernetes.platform_stack import platform_outputs
 from infra.settings import PROJECT
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +21,7 @@ FLOATING_TAG = "latest"  # the tag every pinning rule refuses; tests build refus
 PORT_KEYS = ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")
 CONTAINER = "docker:index/container:Container"
 TOPIC = "pulumi-python:dynamic/kafka:Topic"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 SCHEMA = "pulumi-python:dynamic/clickhouse:Schema"
 # how Pulumi marks a secret value in resource inputs
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
@@ -53,6 +55,11 @@ def image_id(reference: str) -> str:
     return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
 
 
+def pushed_digest(reference: str) -> str:
+    """What the registry reports for a pushed `reference`: repository@sha256:… (the tag dropped)."""
+    return reference.rpartition(":")[0] + "@" + image_id(reference)
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Engine stand-in: every resource's outputs are its inputs, plus what the real providers compute."""
 
@@ -64,8 +71,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         if args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = image_id(args.inputs["name"])
+        elif args.typ == "docker:index/image:Image" and args.inputs.get("skipPush") is False:  # pushed: by digest
+            outputs["repoDigest"] = pushed_digest(args.inputs["imageName"])
         elif args.typ == "docker:index/image:Image":  # skip_push: repo_digest is the local image id
             outputs["repoDigest"] = image_id(args.inputs["imageName"])
+        elif args.typ == STACK_REFERENCE:  # the platform stack's exports, from its own program
+            outputs["outputs"] = platform_outputs()
         elif args.typ == "random:index/randomId:RandomId":  # as kept in state: the same on every run
             outputs["hex"] = hashlib.sha256(args.name.encode()).hexdigest()[: 2 * int(args.inputs["byteLength"])]
         elif args.typ == "random:index/randomPassword:RandomPassword":
