@@ -161,12 +161,15 @@ def dev_config(without_ports: bool = False) -> dict[str, str]:
     return config
 
 
-def run_program(stack: str = "dev", config: Mapping[str, str] | None = None) -> Program:
-    """Run the program fresh, as `pulumi up` would for `stack` with `config` (default: dev's)."""
+def run_program(
+    stack: str = "dev", config: Mapping[str, str] | None = None, main: Path = PROGRAM, project: str = PROJECT
+) -> Program:
+    """Run the program fresh, as `pulumi up` would for `stack` with `config` (default: dev's); `main` and
+    `project`: another Pulumi project of this repository (platform/)."""
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     values = dev_config() if config is None else config
-    pulumi.runtime.set_all_config({f"{PROJECT}:{name}": value for name, value in values.items()})
+    pulumi.runtime.set_all_config({f"{project}:{name}": value for name, value in values.items()})
     program = Program(mocks.created)
 
     def record_options(args: pulumi.ResourceTransformationArgs) -> None:
@@ -179,7 +182,7 @@ def run_program(stack: str = "dev", config: Mapping[str, str] | None = None) -> 
     @pulumi.runtime.test
     def run() -> None:
         pulumi.runtime.register_stack_transformation(record_options)
-        runpy.run_path(str(PROGRAM), run_name="__main__")
+        runpy.run_path(str(main), run_name="__main__")
 
     run()
     return program
