@@ -85,6 +85,7 @@ mutate-files: venv ## mutation testing of the SQL templates, shell scripts and w
 
 docs: venv ## regenerate Pulumi.yaml's config block and README's tables from the settings and panel tables
 	$(PY) scripts/render_docs.py
+	$(PY) -m testbed.kubernetes  # docs/generated/kubernetes-*.yaml
 
 sql: venv ## print the rendered ClickHouse DDL for the default settings
 	@$(PY) -m schema.render
