@@ -8,7 +8,7 @@ NEED_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 1
 	{ echo "make: Python 3.11+ is required as '$(PYTHON)' (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
 
 .DEFAULT_GOAL := help
-.PHONY: help venv deploy-venv test lint format bench mutate mutate-files sql docs up preview destroy outputs verify status logs stack stacks
+.PHONY: help venv deploy-venv test lint format bench mutate mutate-files sql docs up preview destroy outputs verify status logs stack stacks platform-up platform-preview platform-destroy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -114,9 +114,14 @@ status: ## each service's container state and health, and the stack's URLs
 logs: ## a service's container logs: make logs SERVICE=kafka-1 [FOLLOW=1]
 	@SERVICE="$(SERVICE)" FOLLOW="$(FOLLOW)" scripts/pulumi-stack.sh $@ "$(STACK)"
 
-stack: ## create your own stack: make stack NAME=alice (dev's config, ports of its own)
+stack: ## create your own stack: make stack NAME=alice (dev's config, ports of its own; PLATFORM=kubernetes)
 	@test -n "$(NAME)" || { echo "make stack: NAME is required, e.g. make stack NAME=alice" >&2; exit 2; }
-	@scripts/pulumi-stack.sh $@ "$(NAME)"
+	@PLATFORM="$(PLATFORM)" scripts/pulumi-stack.sh $@ "$(NAME)"
+
+PLATFORM_STACK ?= platform
+
+platform-up platform-preview platform-destroy: ## the cluster's platform stack (Strimzi operator), once per cluster
+	@scripts/pulumi-stack.sh $@ "$(PLATFORM_STACK)"
 
 stacks: ## list this checkout's stacks with their URLs
 	@scripts/pulumi-stack.sh $@

@@ -10,7 +10,7 @@
 # commands need `export PULUMI_CONFIG_PASSPHRASE_FILE=$PWD/.pulumi-passphrase` (README).
 set -euo pipefail
 
-action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs|verify|stack|stacks|status|logs [STACK]}
+action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs|verify|stack|stacks|status|logs|platform-up|platform-preview|platform-destroy [STACK]}
 stack=${2:-dev}
 root=$(cd "$(dirname "$0")/.." && pwd)
 project=pipelining-data
@@ -73,6 +73,7 @@ select_stack() {
 }
 
 # A new stack starts from dev's config without dev's host ports, so it gets ports of its own.
+# PLATFORM=kubernetes: a Kubernetes stack (its namespace pd-<stack>; KRaft, as Strimzi requires).
 select_or_create_stack() {
   if stack_exists; then
     return
@@ -81,6 +82,11 @@ select_or_create_stack() {
   if [[ $stack != dev && ! -e $config ]]; then
     local pattern="^(encryptionsalt|  $project:(${port_keys// /|})):"
     grep -Ev "$pattern" "$root/Pulumi.dev.yaml" > "$config"
+    case ${PLATFORM:-docker} in
+      docker) ;;
+      kubernetes) printf '  %s:platform: kubernetes\n  %s:kafkaMode: kraft\n' "$project" "$project" >> "$config" ;;
+      *) rm -f "$config" && fail "PLATFORM='$PLATFORM' is not accepted: expected docker or kubernetes" ;;
+    esac
   fi
   pulumi stack init "$stack" > /dev/null
   echo "make $action: created stack '$stack' (config: Pulumi.$stack.yaml)" >&2
@@ -170,6 +176,7 @@ case $action in
 esac
 need_pulumi
 case $action in
+  platform-up | platform-preview | platform-destroy) ;; # the platform stack: Kubernetes only, no Docker
   up | preview | destroy) need_docker ;;
   stack | stacks | outputs | verify) ;;
   *) fail "unknown action '$action'" ;;
@@ -180,6 +187,15 @@ use_local_secrets
 case $action in
   stacks)
     list_stacks
+    exit 0
+    ;;
+  platform-*) # the once-per-cluster platform project in platform/ (docs/kubernetes.md); same backend
+    pulumi -C platform stack select --create "$stack" > /dev/null
+    case $action in
+      platform-up) pulumi -C platform up --stack "$stack" --yes --policy-pack "$root/policy" ;;
+      platform-preview) pulumi -C platform preview --stack "$stack" --diff --policy-pack "$root/policy" ;;
+      platform-destroy) pulumi -C platform destroy --stack "$stack" --yes ;;
+    esac
     exit 0
     ;;
   up | stack) select_or_create_stack ;;

@@ -348,3 +348,35 @@ def test_forced_destroy_tells_the_schema_provider_and_says_what_it_does(tmp_path
         "its data goes with the stack's volumes"
     ]
     assert "force=1 destroy --stack dev --yes" in (tmp_path / "pulumi.log.env").read_text()
+
+
+def test_a_kubernetes_stack_gets_its_platform_and_kraft_and_no_ports(tmp_path: Path, new_stack: str) -> None:
+    """`make stack NAME=… PLATFORM=kubernetes`: a config the program accepts on kubernetes once a registry is set."""
+    from infra.settings import SettingsError, settings_from  # noqa: PLC0415
+    from testbed.program import PROJECT  # noqa: PLC0415
+
+    result = run_with_state("stack", recording_pulumi(tmp_path), tmp_path, f"NAME={new_stack}", "PLATFORM=kubernetes")
+    assert result.returncode == 0, result.stderr
+    stored = yaml.safe_load((REPO_ROOT / f"Pulumi.{new_stack}.yaml").read_text())["config"]
+    config = {key.removeprefix(f"{PROJECT}:"): str(value) for key, value in stored.items()}
+    assert config == {"platform": "kubernetes", "kafkaMode": "kraft"}
+    with pytest.raises(SettingsError, match=r"^pipelining-data:imageRegistry is required on platform kubernetes"):
+        settings_from(config, PROJECT, new_stack)
+    assert settings_from({**config, "imageRegistry": "ghcr.io/team"}, PROJECT, new_stack).namespace == f"pd-{new_stack}"
+
+
+def test_a_bad_platform_is_one_line(tmp_path: Path, new_stack: str) -> None:
+    result = run_with_state("stack", recording_pulumi(tmp_path), tmp_path, f"NAME={new_stack}", "PLATFORM=k8s")
+    assert result.returncode == 2
+    assert our_lines(result) == ["make stack: PLATFORM='k8s' is not accepted: expected docker or kubernetes"]
+    assert not (REPO_ROOT / f"Pulumi.{new_stack}.yaml").exists()
+
+
+def test_platform_up_drives_the_platform_project_without_docker(tmp_path: Path) -> None:
+    pulumi = recording_pulumi(tmp_path)
+    (pulumi / "docker").unlink()
+    result = run_with_state("platform-up", pulumi, tmp_path)
+    assert result.returncode == 0, result.stderr
+    log = (tmp_path / "pulumi.log").read_text().splitlines()
+    assert log[0] == "-C platform stack select --create platform"
+    assert log[1].startswith("-C platform up --stack platform --yes --policy-pack ")
