@@ -98,7 +98,3 @@ def test_load_balancers_need_source_ranges(declared) -> None:
     chart["values"]["service"]["type"] = "LoadBalancer"
     assert violations("kubernetes-load-balancer-source-ranges", CHART, chart)
 
-
-def test_the_pack_registers_the_kubernetes_rules() -> None:
-    text = (__import__("pathlib").Path(__file__).parents[1] / "policy" / "__main__.py").read_text()
-    assert "KUBERNETES_POLICIES" in text

@@ -16,6 +16,7 @@ from pulumi_policy import PolicyResource, ResourceValidationArgs, Secret, StackV
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, environment, keep_secret_markers
+from policy.kubernetes_checks import KUBERNETES_POLICIES
 from testbed.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, dev_config, run_program
 from tests.conftest import REPO_ROOT
 
@@ -183,7 +184,7 @@ def served_pack():
 def test_the_pack_served_through_its_entry_point_is_mandatory_for_every_policy(served_pack) -> None:
     info = served_pack.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
     assert info.name == "pipelining-data-guardrails"
-    assert {policy.name for policy in info.policies} == {policy.name for policy in POLICIES}
+    assert {policy.name for policy in info.policies} == {policy.name for policy in [*POLICIES, *KUBERNETES_POLICIES]}
     mandatory = analyzer_pb2.EnforcementLevel.Value("MANDATORY")
     assert all(policy.enforcementLevel == mandatory for policy in info.policies)
 
