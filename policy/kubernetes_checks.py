@@ -82,7 +82,9 @@ def _validate_pinned(args: ResourceValidationArgs, report: ReportViolation) -> N
         for container in _containers(args):
             image = str(plain(container.get("image")) or "")
             if not is_pinned(image):
-                report(f"container '{container.get('name')}' image '{image}' is not pinned: use a tag or a digest", None)
+                report(
+                    f"container '{container.get('name')}' image '{image}' is not pinned: use a tag or a digest", None
+                )
     elif args.resource_type == CHART:
         chart = plain(args.props.get("chart"))
         if not plain(args.props.get("version")):

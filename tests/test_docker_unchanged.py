@@ -25,3 +25,12 @@ def test_default_docker_stacks_register_exactly_the_recorded_resources() -> None
 def test_no_kubernetes_resource_on_the_docker_path() -> None:
     for resources in docker_programs().values():
         assert not [r for r in resources if r["type"].startswith("kubernetes:")]
+
+
+def test_the_docker_path_does_not_import_the_kubernetes_sdk() -> None:
+    """infra/stack.py imports the Kubernetes builder only for `platform: kubernetes`."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = "import sys, infra.stack; sys.exit('pulumi_kubernetes' in sys.modules or 'infra.kubernetes' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False, timeout=120).returncode == 0

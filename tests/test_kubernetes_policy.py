@@ -97,4 +97,3 @@ def test_load_balancers_need_source_ranges(declared) -> None:
     chart = copy.deepcopy(declared[CHART])
     chart["values"]["service"]["type"] = "LoadBalancer"
     assert violations("kubernetes-load-balancer-source-ranges", CHART, chart)
-

@@ -45,7 +45,10 @@ def test_every_object_lives_in_the_namespace_through_the_stacks_provider(alice) 
         if resource.typ.startswith("kubernetes:") and resource.typ != NAMESPACE:
             namespace = resource.inputs.get("namespace") or resource.inputs["metadata"]["namespace"]
             assert namespace == "pd-alice", resource.name
-            assert alice.options[(resource.typ, resource.name)].provider == ("pulumi:providers:kubernetes", "kubernetes")
+            assert alice.options[(resource.typ, resource.name)].provider == (
+                "pulumi:providers:kubernetes",
+                "kubernetes",
+            )
 
 
 def test_custom_resources_are_awaited_and_deleted_before_what_they_need(alice) -> None:
@@ -142,7 +145,9 @@ def refused(config: dict[str, str]) -> list[str]:
 
 def test_zookeeper_mode_and_a_missing_registry_are_refused_on_kubernetes() -> None:
     (line,) = refused({**DEFAULT_CONFIG, "kafkaMode": "zookeeper"})
-    assert line.startswith("pipelining-data:kafkaMode='zookeeper' is not accepted on platform kubernetes: expected kraft")
+    assert line.startswith(
+        "pipelining-data:kafkaMode='zookeeper' is not accepted on platform kubernetes: expected kraft"
+    )
     (line,) = refused({"platform": "kubernetes", "kafkaMode": "kraft"})
     assert line.startswith("pipelining-data:imageRegistry is required on platform kubernetes")
     (line,) = refused({**DEFAULT_CONFIG, "exposure": "loadBalancer"})
@@ -180,7 +185,9 @@ def test_each_kubernetes_only_key_is_refused_on_docker(name: str) -> None:
 )
 def test_bad_kubernetes_values_name_the_key_and_what_is_accepted(name: str, value: str, accepted: str) -> None:
     lines = refused({**DEFAULT_CONFIG, name: value})
-    assert any(line.startswith(f"pipelining-data:{name}={value!r} is not accepted") and accepted in line for line in lines)
+    assert any(
+        line.startswith(f"pipelining-data:{name}={value!r} is not accepted") and accepted in line for line in lines
+    )
 
 
 def test_namespace_defaults_to_pd_stack_as_a_dns_label() -> None:

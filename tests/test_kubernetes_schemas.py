@@ -22,7 +22,11 @@ from testbed.kubernetes import DEFAULT_CONFIG, charts, manifests, pipeline_progr
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kubernetes"
 STRIMZI = FIXTURES / "strimzi-1.2.0"
-CRDS = {"Kafka": "040-Crd-kafka.yaml", "KafkaTopic": "043-Crd-kafkatopic.yaml", "KafkaNodePool": "045-Crd-kafkanodepool.yaml"}
+CRDS = {
+    "Kafka": "040-Crd-kafka.yaml",
+    "KafkaTopic": "043-Crd-kafkatopic.yaml",
+    "KafkaNodePool": "045-Crd-kafkanodepool.yaml",
+}
 # settings that change the shape of what is declared: each is validated too
 VARIANTS = {
     "default": {},
@@ -98,7 +102,10 @@ FREE_FORM = ("envs.config.", "resources.", "podLabels.")
 
 @pytest.mark.parametrize(
     ("program", "chart_values"),
-    [(pipeline_program, FIXTURES / "kafka-ui-chart-1.5.2" / "values.yaml"), (platform_program, STRIMZI / "chart-values.yaml")],
+    [
+        (pipeline_program, FIXTURES / "kafka-ui-chart-1.5.2" / "values.yaml"),
+        (platform_program, STRIMZI / "chart-values.yaml"),
+    ],
 )
 def test_chart_values_are_keys_the_pinned_chart_has(program: Any, chart_values: Path) -> None:
     upstream = _paths(yaml.safe_load(chart_values.read_text()))

@@ -40,10 +40,12 @@ WORDED: dict[str, tuple[list[str], list[str]]] = {
     # platform: kubernetes
     "empty, or a kubeconfig context name": (["", "kind-dev", "arn:aws:eks:eu-west-1:1:cluster/x"], ["has space", " "]),
     "empty, or a DNS-1123 label (a-z, 0-9, '-', at most 63)": (
-        ["", "team-a", "a" * 63], ["Team", "a_b", "-a", "a-", "a" * 64]
+        ["", "team-a", "a" * 63],
+        ["Team", "a_b", "-a", "a-", "a" * 64],
     ),
     "organization/project/stack": (
-        ["organization/pipelining-data-platform/platform", "acme/p/prod"], ["platform", "a/b", "a/b/c/d", ""]
+        ["organization/pipelining-data-platform/platform", "acme/p/prod"],
+        ["platform", "a/b", "a/b/c/d", ""],
     ),
     "empty, or a storage class name": (["", "standard", "fast-ssd.example"], ["Fast", "a b", "-x"]),
     "empty, or a registry host[:port][/path]": (

@@ -80,10 +80,12 @@ class GeneratorDeployment(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # repo_digest is registry/repository@sha256:…: a rebuilt image is a new digest and a rollout
+        metadata: Any = {"name": APP, "namespace": namespace.name, "labels": stack_labels(settings)}
+        spec: Any = deployment_spec(settings, built.repo_digest)  # a plain manifest dict, validated in the tests
         self.deployment = k8s.apps.v1.Deployment(
             "generator",
-            metadata={"name": APP, "namespace": namespace.name, "labels": stack_labels(settings)},
-            spec=deployment_spec(settings, built.repo_digest),
+            metadata=metadata,
+            spec=spec,
             opts=namespace.options(self, [kafka.topic]),
         )
         self.register_outputs({"image": built.repo_digest})

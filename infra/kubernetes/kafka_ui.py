@@ -70,19 +70,21 @@ class KafkaUiChart(pulumi.ComponentResource):
         )
         self.url = f"http://127.0.0.1:{UI_PORT} (after: {tunnel_command(settings)})"
         if settings.config.exposure == "loadBalancer":
+            metadata: Any = {
+                "name": service_name(settings),
+                "namespace": namespace.name,
+                "labels": stack_labels(settings),
+            }
+            spec: Any = {
+                "type": "LoadBalancer",
+                "loadBalancerSourceRanges": settings.config.loadBalancerSourceRanges.split(","),
+                "selector": {"app.kubernetes.io/name": KAFKA_UI_CHART, "app.kubernetes.io/instance": RELEASE},
+                "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
+            }
             self.external = k8s.core.v1.Service(
                 "kafka-ui-external",
-                metadata={
-                    "name": service_name(settings),
-                    "namespace": namespace.name,
-                    "labels": stack_labels(settings),
-                },
-                spec={
-                    "type": "LoadBalancer",
-                    "loadBalancerSourceRanges": settings.config.loadBalancerSourceRanges.split(","),
-                    "selector": {"app.kubernetes.io/name": KAFKA_UI_CHART, "app.kubernetes.io/instance": RELEASE},
-                    "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
-                },
+                metadata=metadata,
+                spec=spec,
                 opts=namespace.options(self, [self.chart]),
             )
             self.url = f"http://<EXTERNAL-IP> (kubectl get svc -n {settings.namespace} {service_name(settings)})"
