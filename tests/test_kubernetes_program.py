@@ -193,3 +193,15 @@ def test_bad_kubernetes_values_name_the_key_and_what_is_accepted(name: str, valu
 def test_namespace_defaults_to_pd_stack_as_a_dns_label() -> None:
     assert settings_from(DEFAULT_CONFIG, "pipelining-data", "Alice_2.dev").namespace == "pd-alice-2-dev"
     assert settings_from({**DEFAULT_CONFIG, "namespace": "team-a"}, "pipelining-data", "x").namespace == "team-a"
+
+
+def test_the_platform_stack_refuses_destroy_until_allowed() -> None:
+    from testbed.kubernetes import platform_program  # noqa: PLC0415
+
+    for allow, protected in (({}, True), ({"allowDestroy": "true"}, False)):
+        program = platform_program(allow)
+        (chart,) = program.of_type(CHART)
+        assert chart.inputs["values"]["watchAnyNamespace"] is True and chart.inputs["version"] == "1.2.0"
+        assert not chart.inputs.get("skipCrds")  # the platform stack owns Strimzi's CRDs
+        assert program.options[(CHART, "strimzi")].protect is protected
+        assert program.options[(NAMESPACE, "operator-namespace")].protect is protected
