@@ -8,7 +8,7 @@ NEED_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 1
 	{ echo "make: Python 3.11+ is required as '$(PYTHON)' (set PYTHON=/path/to/python3.11)" >&2; exit 2; }
 
 .DEFAULT_GOAL := help
-.PHONY: help venv deploy-venv clean check lock pin test lint format bench mutate mutate-files sql docs up preview destroy outputs verify status logs stack stacks
+.PHONY: help venv deploy-venv clean check lock pin test lint format bench mutate mutate-files sql docs up preview destroy outputs verify status logs stack stacks platform-up platform-preview platform-destroy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,7 +45,7 @@ pin: venv ## write each pulled image's current digest (repo:tag@sha256:…) into
 	$(PY) scripts/render_docs.py
 
 # requirements-dev.txt includes requirements.txt: a dev install is a deploy install too.
-$(STAMP): requirements.txt requirements-dev.txt generator/requirements.txt pyproject.toml Makefile
+$(STAMP): requirements.txt requirements.lock requirements-dev.txt generator/requirements.txt pyproject.toml Makefile
 	$(NEED_PYTHON)
 	@test -x $(PY) || { echo "make: creating $(VENV)" && $(PYTHON) -m venv $(VENV); }
 	@echo "make: installing requirements-dev.txt into $(VENV) (about 1.2 GB: chdb alone is 530 MB; minutes the first time)"
@@ -115,6 +115,7 @@ mutate-files: venv ## mutation testing of the SQL templates, shell scripts and w
 
 docs: venv ## regenerate Pulumi.yaml's config block, the tables in docs/ and docs/generated/ from their sources
 	@$(PY) scripts/render_docs.py
+	@$(PY) -m testbed.kubernetes  # docs/generated/kubernetes-*.yaml
 
 sql: venv ## print the rendered ClickHouse DDL for the default settings
 	@$(PY) -m ddl.render
@@ -147,9 +148,14 @@ status: ## each service's container state and health, and the stack's URLs
 logs: ## a service's container logs: make logs SERVICE=kafka-1 [FOLLOW=1]
 	@SERVICE="$(SERVICE)" FOLLOW="$(FOLLOW)" scripts/pulumi-stack.sh $@ "$(STACK)"
 
-stack: ## create your own stack: make stack NAME=alice (dev's config, ports of its own)
+stack: ## create your own stack: make stack NAME=alice (dev's config, ports of its own; PLATFORM=kubernetes)
 	@test -n "$(NAME)" || { echo "make stack: NAME is required, e.g. make stack NAME=alice" >&2; exit 2; }
-	@scripts/pulumi-stack.sh $@ "$(NAME)"
+	@PLATFORM="$(PLATFORM)" scripts/pulumi-stack.sh $@ "$(NAME)"
+
+PLATFORM_STACK ?= platform
+
+platform-up platform-preview platform-destroy: ## the cluster's platform stack (Strimzi operator), once per cluster
+	@scripts/pulumi-stack.sh $@ "$(PLATFORM_STACK)"
 
 stacks: ## list this checkout's stacks with their URLs
 	@scripts/pulumi-stack.sh $@

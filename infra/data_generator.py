@@ -17,6 +17,7 @@ import pulumi_docker as docker
 from core.generator_config import environment_for
 from infra.containers import ContainerSpec, Health, Platform, service_container
 from infra.kafka_cluster import KafkaCluster
+from infra.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GENERATOR_DIR = REPO_ROOT / "generator"
@@ -37,6 +38,23 @@ def source_digest(root: Path = REPO_ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
+def generator_environment(settings: Settings) -> dict[str, str]:
+    """The generator's environment on every platform: the settings' report shape, topic and brokers, plus
+    the heartbeat its health probe reads and its shutdown flush."""
+    config = dataclasses.replace(
+        settings.generator_config(),
+        heartbeat_file=HEARTBEAT_FILE,
+        progress_interval_s=PROGRESS_INTERVAL_S,
+        shutdown_timeout_s=SHUTDOWN_TIMEOUT_S,
+    )
+    return environment_for(config)
+
+
+def health_command() -> str:
+    """Healthy while the heartbeat is younger than three progress intervals."""
+    return f"python -m generator.health {HEARTBEAT_FILE} {3 * PROGRESS_INTERVAL_S:g}"
+
+
 class DataGenerator(pulumi.ComponentResource):
     def __init__(self, platform: Platform, kafka: KafkaCluster, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipelining-data:services:DataGenerator", "generator", None, opts)
@@ -51,12 +69,6 @@ class DataGenerator(pulumi.ComponentResource):
             skip_push=True,  # local image: no registry involved
             opts=pulumi.ResourceOptions(parent=self),
         )
-        config = dataclasses.replace(
-            settings.generator_config(),
-            heartbeat_file=HEARTBEAT_FILE,
-            progress_interval_s=PROGRESS_INTERVAL_S,
-            shutdown_timeout_s=SHUTDOWN_TIMEOUT_S,
-        )
         self.container = service_container(
             platform,
             ContainerSpec(
@@ -66,9 +78,9 @@ class DataGenerator(pulumi.ComponentResource):
                 image_id=built.repo_digest,
                 memory_mb=settings.memory_mb("generator"),
                 cpus=settings.cpus("generator"),
-                envs=environment_for(config),
+                envs=generator_environment(settings),
                 health=Health(
-                    f"python -m generator.health {HEARTBEAT_FILE} {3 * PROGRESS_INTERVAL_S:g}",
+                    health_command(),
                     interval_s=15,
                     start_period_s=30,
                 ),

@@ -22,12 +22,32 @@ from infra.containers import (
 )
 from infra.kafka_cluster import KafkaCluster
 from infra.passwords import generated_password
+from infra.settings import Settings
 
 UI_PORT = 8080
 SERVICE = "kafka-ui"
 USER = "admin"
 CONFIG_TREE = f"{SECRETS_DIR}/{SERVICE}/"  # each file's name is a Spring property, its content the value
 PASSWORD_FILE = f"{CONFIG_TREE}spring.security.user.password"
+# A login form in front of the UI (kafbat's LOGIN_FORM: `/actuator/health` stays open for the probe), its password
+# read from PASSWORD_FILE. Not `optional:`: without the file the UI fails to start instead of inventing one.
+LOGIN_ENVIRONMENT = {
+    "AUTH_TYPE": "LOGIN_FORM",
+    "SPRING_SECURITY_USER_NAME": USER,
+    "SPRING_CONFIG_IMPORT": f"configtree:{CONFIG_TREE}",
+}
+
+
+def kafka_ui_environment(settings: Settings, bootstrap_servers: str) -> dict[str, str]:
+    """kafka-ui's environment on every platform: one read-only cluster, no configuration from the UI, a login."""
+    return {
+        "KAFKA_CLUSTERS_0_NAME": settings.prefix,
+        "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS": bootstrap_servers,
+        "KAFKA_CLUSTERS_0_READONLY": "true",
+        "DYNAMIC_CONFIG_ENABLED": "false",
+        "JAVA_OPTS": f"-Xmx{jvm_heap_mb(settings.memory_mb('kafkaUi'))}m",
+        **LOGIN_ENVIRONMENT,  # the password itself is a file under CONFIG_TREE (a container upload, a Secret volume)
+    }
 
 
 class KafkaUi(pulumi.ComponentResource):
@@ -44,17 +64,7 @@ class KafkaUi(pulumi.ComponentResource):
                 image_id=image.image_id,
                 memory_mb=settings.memory_mb("kafkaUi"),
                 cpus=settings.cpus("kafkaUi"),
-                envs={
-                    "KAFKA_CLUSTERS_0_NAME": settings.prefix,
-                    "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS": kafka.bootstrap_servers,
-                    "KAFKA_CLUSTERS_0_READONLY": "true",
-                    "DYNAMIC_CONFIG_ENABLED": "false",
-                    "AUTH_TYPE": "LOGIN_FORM",
-                    "SPRING_SECURITY_USER_NAME": USER,
-                    # not `optional:`: without the password file the UI fails to start instead of inventing one
-                    "SPRING_CONFIG_IMPORT": f"configtree:{CONFIG_TREE}",
-                    "JAVA_OPTS": f"-Xmx{jvm_heap_mb(settings.memory_mb('kafkaUi'))}m",
-                },
+                envs=kafka_ui_environment(settings, kafka.bootstrap_servers),
                 files={PASSWORD_FILE: self.password},
                 ports=[(UI_PORT, settings.host_ports.kafka_ui)],
                 health=Health.http(UI_PORT, "/actuator/health", start_period_s=30),

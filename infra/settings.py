@@ -30,6 +30,21 @@ from ddl.spec import MAX_CONSUMERS, MAX_RETENTION_DAYS, SchemaSpec
 PROJECT = "pipelining-data"
 MAX_BROKERS = 3
 KAFKA_MODES = ("zookeeper", "kraft")
+PLATFORMS = ("docker", "kubernetes")  # docker: one Docker host; kubernetes: a cluster (docs/kubernetes.md)
+EXPOSURES = ("tunnel", "loadBalancer")
+# every host port a stack publishes, in the order of its derived block: a new stack never copies dev's (`make stack`)
+PORT_KEYS = ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")
+# The keys that mean something on one platform only; any other key means the same on both.
+DOCKER_ONLY = ("bindAddress", *PORT_KEYS, "zookeeperImage", "kafkaImage", "kafkaKraftImage", "zookeeperMemoryMb")
+KUBERNETES_ONLY = ("kubeContext", "namespace", "platformStack", "storageClass", "kafkaStorageGi", "imageRegistry",
+                   "exposure", "loadBalancerSourceRanges")  # fmt: skip
+# Strimzi names the in-cluster bootstrap service of a Kafka resource `<name>-kafka-bootstrap` (docs/upstream.md)
+KUBERNETES_KAFKA_CLUSTER = "kafka"
+DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?")
+REGISTRY_PATTERN = re.compile(r"[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*")
+STACK_REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+CIDR_LIST_PATTERN = re.compile(r"[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*")
 # A stack without host ports of its own gets a block of PORTS_PER_STACK ports derived from its name, in a
 # range below Linux's ephemeral ports (32768+) and above the well-known ones the `dev` stack uses.
 DERIVED_PORT_BASE = 10_000
@@ -145,6 +160,26 @@ def _bind_address(raw: str) -> str:
     return raw.strip()
 
 
+def _optional(pattern: re.Pattern[str], what: str, description: str) -> Key:
+    """A string key that may be empty (= the platform's default), else matches `pattern`."""
+
+    def parse(raw: str) -> str:
+        if raw and not pattern.fullmatch(raw):
+            raise ValueError
+        return raw
+
+    return Key("string", "", f"empty, or {what}", parse, description)
+
+
+def _cidr_list(raw: str) -> str:
+    if raw:
+        if not CIDR_LIST_PATTERN.fullmatch(raw):
+            raise ValueError
+        for cidr in raw.split(","):
+            ipaddress.ip_network(cidr, strict=False)  # raises ValueError
+    return raw
+
+
 def _string(default: Any, rule: rules.Rule, description: str) -> Key:
     return Key("string", default, rule.accepted, rule.parse, description)
 
@@ -226,12 +261,32 @@ class Config:
     clickhouseCpus: float = _setting(_cpus(1.5))
     grafanaCpus: float = _setting(_cpus(1.0))
     generatorCpus: float = _setting(_cpus(0.5))
+    platform: str = _setting(_choice("docker", PLATFORMS,
+        "where the pipeline runs: docker (one Docker host) or kubernetes (a cluster; docs/kubernetes.md)"))
+    kubeContext: str = _setting(_optional(re.compile(r"\S+"), "a kubeconfig context name",
+        "kubeconfig context of the cluster; empty = the current context"))
+    namespace: str = _setting(_optional(DNS_LABEL, "a DNS-1123 label (a-z, 0-9, '-', at most 63)",
+        "the stack's namespace, created and owned by it; empty = pd-<stack>"))
+    platformStack: str = _setting(_string("organization/pipelining-data-platform/platform",
+        rules.matching(STACK_REFERENCE_PATTERN, "organization/project/stack"),
+        "the cluster's platform stack (the Strimzi operator), read through a StackReference"))
+    storageClass: str = _setting(_optional(DNS_SUBDOMAIN, "a storage class name",
+        "storage class of Kafka's volumes; empty = the cluster's default"))
+    kafkaStorageGi: int = _setting(_integer(10, 0, 10_000, "size of each Kafka node's volume, GiB; 0 = ephemeral (CI)"))
+    imageRegistry: str = _setting(_optional(REGISTRY_PATTERN, "a registry host[:port][/path]",
+        "where the generator image is pushed and the cluster pulls it from (required on kubernetes)"))
+    exposure: str = _setting(_choice("tunnel", EXPOSURES,
+        "how kafka-ui is reached: tunnel (kubectl port-forward) or loadBalancer (needs loadBalancerSourceRanges)"))
+    loadBalancerSourceRanges: str = _setting(_string("", rules.Rule("empty, or comma-separated CIDRs", _cidr_list),
+        "who may reach a LoadBalancer service, e.g. 203.0.113.0/24"))
 # fmt: on
 
 
 def _named(name: str, key: Key) -> Key:
     service = name.removesuffix("MemoryMb").removesuffix("Cpus").removesuffix("Image")
-    return replace(key, name=name, description=key.description.replace("{service}", service))
+    description = key.description.replace("{service}", service)
+    only = "docker" if name in DOCKER_ONLY else "kubernetes" if name in KUBERNETES_ONLY else ""
+    return replace(key, name=name, description=f"{description} ({only} only)" if only else description)
 
 
 KEYS: tuple[Key, ...] = tuple(_named(f.name, f.metadata["key"]) for f in fields(Config))
@@ -277,14 +332,22 @@ class Settings:
 
     @property
     def bootstrap_servers(self) -> tuple[str, ...]:
-        """The brokers' internal listeners, as containers on the stack's network reach them."""
+        """The brokers' internal listeners, as containers on the stack's network (or pods in its namespace)
+        reach them."""
+        if self.config.platform == "kubernetes":
+            return (f"{KUBERNETES_KAFKA_CLUSTER}-kafka-bootstrap:{INTERNAL_KAFKA_PORT}",)
         return tuple(f"{name}:{INTERNAL_KAFKA_PORT}" for name in self.broker_names)
+
+    @property
+    def namespace(self) -> str:
+        """The stack's Kubernetes namespace: `namespace`, else pd-<stack> made a DNS-1123 label."""
+        derived = re.sub(r"[^a-z0-9-]+", "-", f"pd-{self.stack}".lower())[:63].rstrip("-")
+        return self.config.namespace or derived
 
     @property
     def host_ports(self) -> HostPorts:
         base = derived_port_base(self.project, self.stack)
-        names = ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")
-        return HostPorts(*(getattr(self.config, name) or base + offset for offset, name in enumerate(names)))
+        return HostPorts(*(getattr(self.config, name) or base + offset for offset, name in enumerate(PORT_KEYS)))
 
     @property
     def broker_host_ports(self) -> list[int]:
@@ -375,8 +438,35 @@ def _suggestion(name: str) -> str:
     return f"; did you mean {lowered[close[0]]}?" if close else ""
 
 
+def _platform_checks(settings: Settings) -> list[str]:
+    """Keys of the other platform left at their defaults; what Kubernetes requires or refuses."""
+    config, project = settings.config, settings.project
+    foreign = DOCKER_ONLY if config.platform == "kubernetes" else KUBERNETES_ONLY
+    problems = [
+        f"{project}:{name}={getattr(config, name)!r} is not accepted on platform {config.platform}: "
+        f"expected it unset ({name} applies to platform {'docker' if name in DOCKER_ONLY else 'kubernetes'} only)"
+        for name in foreign
+        if getattr(config, name) != KEYS_BY_NAME[name].default
+    ]
+    if config.platform != "kubernetes":
+        return problems
+    if config.kafkaMode != "kraft":
+        problems.append(f"{project}:kafkaMode={config.kafkaMode!r} is not accepted on platform kubernetes: "
+                        "expected kraft (Strimzi runs KRaft only): pulumi config set kafkaMode kraft")  # fmt: skip
+    if not config.imageRegistry:
+        problems.append(f"{project}:imageRegistry is required on platform kubernetes: expected a registry "
+                        "host[:port][/path] the cluster pulls from, e.g. ghcr.io/you")  # fmt: skip
+    if config.exposure == "loadBalancer" and not config.loadBalancerSourceRanges:
+        problems.append(f"{project}:loadBalancerSourceRanges is required with exposure=loadBalancer: expected "
+                        "comma-separated CIDRs of who may reach it")  # fmt: skip
+    if "@" in config.kafkaUiImage:
+        problems.append(f"{project}:kafkaUiImage={config.kafkaUiImage!r} is not accepted on platform kubernetes: "
+                        "expected repo:tag (the kafka-ui chart takes a tag, not a digest)")  # fmt: skip
+    return problems
+
+
 def _cross_checks(settings: Settings) -> list[str]:
-    problems = []
+    problems = _platform_checks(settings)
     config = settings.config
     if config.clickhouseConsumers > config.topicPartitions:
         problems.append(
@@ -386,7 +476,7 @@ def _cross_checks(settings: Settings) -> list[str]:
     ports = settings.host_ports
     published = [ports.grafana, ports.kafka_ui, ports.clickhouse, *settings.broker_host_ports]
     clashing = sorted({port for port in published if published.count(port) > 1 or port > 65535})
-    if clashing:
+    if clashing and config.platform == "docker":  # a Kubernetes stack publishes no host port
         problems.append(
             f"{settings.project}: host ports {clashing} are not accepted: expected distinct ports up to 65535 "
             "(grafanaPort, kafkaUiPort, clickhousePort, and kafkaPort … kafkaPort+kafkaBrokers-1)"

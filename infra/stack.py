@@ -19,6 +19,11 @@ from infra.zookeeper import ZooKeeper
 
 def deploy() -> None:
     settings = load_settings()
+    if settings.config.platform == "kubernetes":
+        from infra.kubernetes.stack import deploy_kubernetes  # noqa: PLC0415 (the Docker path never imports it)
+
+        deploy_kubernetes(settings)
+        return
     platform = stack_platform(settings)
     zookeeper = ZooKeeper(platform) if settings.config.kafkaMode == "zookeeper" else None
     kafka = KafkaCluster(platform, zookeeper)

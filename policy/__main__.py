@@ -7,7 +7,8 @@ import pulumi_policy.policy
 from pulumi_policy import PolicyPack
 
 from policy.checks import ENFORCEMENT, POLICIES, keep_secret_markers
+from policy.kubernetes_checks import KUBERNETES_POLICIES
 
 pulumi_policy.policy.deserialize_properties = keep_secret_markers  # see keep_secret_markers: pinned pulumi-policy
 
-PolicyPack(name="pipelining-data-guardrails", enforcement_level=ENFORCEMENT, policies=POLICIES)
+PolicyPack(name="pipelining-data-guardrails", enforcement_level=ENFORCEMENT, policies=[*POLICIES, *KUBERNETES_POLICIES])

@@ -10,11 +10,10 @@
 # commands need `export PULUMI_CONFIG_PASSPHRASE_FILE=$PWD/.pulumi-passphrase` (README).
 set -euo pipefail
 
-action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs|verify|stack|stacks|status|logs [STACK]}
+action=${1:?usage: scripts/pulumi-stack.sh up|preview|destroy|outputs|verify|stack|stacks|status|logs|platform-up|platform-preview|platform-destroy [STACK]}
 stack=${2:-dev}
 root=$(cd "$(dirname "$0")/.." && pwd)
 project=pipelining-data
-port_keys="grafanaPort kafkaUiPort clickhousePort kafkaPort"
 
 fail() {
   echo "make $action: $*" >&2
@@ -114,19 +113,29 @@ select_stack() {
 }
 
 # A new stack starts from dev's config without dev's host ports, so it gets ports of its own.
+# PLATFORM=kubernetes: a Kubernetes stack (its namespace pd-<stack>; KRaft, as Strimzi requires).
 select_or_create_stack() {
   if stack_exists; then
     return
   fi
   local config="$root/Pulumi.$stack.yaml"
   if [[ $stack != dev && ! -e $config ]]; then
-    # parsed and written by a YAML library, not edited as text: dev's values minus its ports and its salt
-    "$root/.venv/bin/python" - "$root/Pulumi.dev.yaml" "$config" "$project" $port_keys << 'PY'
+    case ${PLATFORM:-docker} in
+      docker | kubernetes) ;;
+      *) fail "PLATFORM='$PLATFORM' is not accepted: expected docker or kubernetes" ;;
+    esac
+    # parsed and written by a YAML library, not edited as text: dev's values minus its ports (the program's own
+    # list) and its salt; a Kubernetes stack also says so, and runs KRaft (Strimzi's only mode)
+    "$root/.venv/bin/python" - "$root/Pulumi.dev.yaml" "$config" "$project" "${PLATFORM:-docker}" << 'PY'
 import sys, yaml
-source, target, project, *ports = sys.argv[1:]
+from infra.settings import PORT_KEYS
+source, target, project, platform = sys.argv[1:]
 stack = yaml.safe_load(open(source)) or {}
 stack.pop("encryptionsalt", None)
-stack["config"] = {k: v for k, v in (stack.get("config") or {}).items() if k not in {f"{project}:{p}" for p in ports}}
+ports = {f"{project}:{key}" for key in PORT_KEYS}
+stack["config"] = {k: v for k, v in (stack.get("config") or {}).items() if k not in ports}
+if platform == "kubernetes":
+    stack["config"].update({f"{project}:platform": "kubernetes", f"{project}:kafkaMode": "kraft"})
 with open(target, "w") as out:
     yaml.safe_dump(stack, out, default_flow_style=False, sort_keys=False)
 PY
@@ -204,6 +213,7 @@ name_variable=STACK
 [[ $action == stack ]] && name_variable=NAME
 case $action in
   up | preview | destroy | outputs | verify | status | logs | stack | stacks) ;;
+  platform-up | platform-preview | platform-destroy) ;;
   *) fail "unknown action '$action'" ;;
 esac
 need_valid_name
@@ -214,6 +224,7 @@ case $action in
     if [[ $action == status ]]; then show_status; else show_logs; fi
     exit 0
     ;;
+  platform-up | platform-preview | platform-destroy) need_tools pulumi ;; # the platform stack: Kubernetes only
   up | preview | destroy) need_tools pulumi docker ;;
   *) need_tools pulumi ;;
 esac
@@ -223,6 +234,15 @@ use_local_secrets
 case $action in
   stacks)
     list_stacks
+    exit 0
+    ;;
+  platform-*) # the once-per-cluster platform project in platform/ (docs/kubernetes.md); same backend
+    pulumi -C platform stack select --create "$stack" > /dev/null
+    case $action in
+      platform-up) pulumi -C platform up --stack "$stack" --yes --policy-pack "$root/policy" ;;
+      platform-preview) pulumi -C platform preview --stack "$stack" --diff --policy-pack "$root/policy" ;;
+      platform-destroy) pulumi -C platform destroy --stack "$stack" --yes ;;
+    esac
     exit 0
     ;;
   up | stack) select_or_create_stack ;;

@@ -12,14 +12,15 @@ from typing import Any
 import pulumi
 import yaml
 
-from infra.settings import PROJECT
+from infra.kubernetes.platform_stack import platform_outputs
+from infra.settings import PORT_KEYS, PROJECT
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = REPO_ROOT / "__main__.py"
 FLOATING_TAG = "latest"  # the tag every pinning rule refuses; tests build refused references from it
-PORT_KEYS = ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")
 CONTAINER = "docker:index/container:Container"
 TOPIC = "pulumi-python:dynamic/kafka:Topic"
+STACK_REFERENCE = "pulumi:pulumi:StackReference"
 SCHEMA = "pulumi-python:dynamic/clickhouse:Schema"
 # how Pulumi marks a secret value in resource inputs
 SECRET_SIGNATURE = "4dabf18193072939515e22adb298388d"
@@ -53,6 +54,11 @@ def image_id(reference: str) -> str:
     return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
 
 
+def pushed_digest(reference: str) -> str:
+    """What the registry reports for a pushed `reference`: repository@sha256:… (the tag dropped)."""
+    return reference.rpartition(":")[0] + "@" + image_id(reference)
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Engine stand-in: every resource's outputs are its inputs, plus what the real providers compute."""
 
@@ -64,8 +70,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         outputs = dict(args.inputs)
         if args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = image_id(args.inputs["name"])
+        elif args.typ == "docker:index/image:Image" and args.inputs.get("skipPush") is False:  # pushed: by digest
+            outputs["repoDigest"] = pushed_digest(args.inputs["imageName"])
         elif args.typ == "docker:index/image:Image":  # skip_push: repo_digest is the local image id
             outputs["repoDigest"] = image_id(args.inputs["imageName"])
+        elif args.typ == STACK_REFERENCE:  # the platform stack's exports, from its own program
+            outputs["outputs"] = platform_outputs()
         elif args.typ == "random:index/randomId:RandomId":  # as kept in state: the same on every run
             outputs["hex"] = hashlib.sha256(args.name.encode()).hexdigest()[: 2 * int(args.inputs["byteLength"])]
         elif args.typ == "random:index/randomPassword:RandomPassword":
@@ -152,14 +162,22 @@ def dev_config(without_ports: bool = False) -> dict[str, str]:
     return config
 
 
-def run_program(stack: str = "dev", config: Mapping[str, str] | None = None, secret: Collection[str] = ()) -> Program:
+def run_program(
+    stack: str = "dev",
+    config: Mapping[str, str] | None = None,
+    main: Path = PROGRAM,
+    project: str = PROJECT,
+    *,
+    secret: Collection[str] = (),
+) -> Program:
     """Run the program fresh, as `pulumi up` would for `stack` with `config` (default: dev's), the keys named in
-    `secret` set with `pulumi config set --secret`."""
+    `secret` set with `pulumi config set --secret`; `main` and `project`: another Pulumi project of this
+    repository (platform/)."""
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False)
     values = dev_config() if config is None else config
     pulumi.runtime.set_all_config(
-        {f"{PROJECT}:{name}": value for name, value in values.items()}, [f"{PROJECT}:{name}" for name in secret]
+        {f"{project}:{name}": value for name, value in values.items()}, [f"{project}:{name}" for name in secret]
     )
     program = Program(mocks.created)
 
@@ -175,7 +193,7 @@ def run_program(stack: str = "dev", config: Mapping[str, str] | None = None, sec
     @pulumi.runtime.test
     def run() -> None:
         pulumi.runtime.register_stack_transformation(record_options)
-        runpy.run_path(str(PROGRAM), run_name="__main__")
+        runpy.run_path(str(main), run_name="__main__")
 
     run()
     return program

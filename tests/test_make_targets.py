@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from infra.provider_support import FORCE_DELETE_WAIT_S
+from infra.settings import KEYS, PORT_KEYS
 from tests.conftest import REPO_ROOT
 
 BASE_TOOLS = (
@@ -157,7 +158,7 @@ def test_a_new_stack_copies_dev_config_without_its_ports(tmp_path: Path, new_sta
     assert result.returncode == 0, result.stderr
     config = (REPO_ROOT / f"Pulumi.{new_stack}.yaml").read_text()
     assert "config:" in config
-    assert not any(key in config for key in ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort"))
+    assert not any(key in config for key in PORT_KEYS)
     assert f"stack init {new_stack}" in (tmp_path / "pulumi.log").read_text()
 
 
@@ -179,7 +180,7 @@ def test_a_new_stack_config_is_written_by_a_yaml_library(tmp_path: Path, new_sta
     assert result.returncode == 0, result.stderr
     dev = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text())
     copied = yaml.safe_load((REPO_ROOT / f"Pulumi.{new_stack}.yaml").read_text())
-    ports = {f"pipelining-data:{key}" for key in ("grafanaPort", "kafkaUiPort", "clickhousePort", "kafkaPort")}
+    ports = {f"pipelining-data:{key}" for key in PORT_KEYS}
     assert copied["config"] == {key: value for key, value in dev["config"].items() if key not in ports}
     assert "encryptionsalt" not in copied
 
@@ -506,3 +507,41 @@ def test_make_up_warns_about_a_docker_that_leaks_loopback_ports(tmp_path: Path, 
         f"make up: warning: Docker Engine {version} is older than 28.3.3: ports published on 127.0.0.1 can be "
         "reached from the local network (docs/security.md); upgrade Docker"
     ] if warned else [])  # fmt: skip
+
+
+def test_a_kubernetes_stack_gets_its_platform_and_kraft_and_no_ports(tmp_path: Path, new_stack: str) -> None:
+    """`make stack NAME=… PLATFORM=kubernetes`: a config the program accepts on kubernetes once a registry is set."""
+    from infra.settings import SettingsError, settings_from  # noqa: PLC0415
+    from testbed.program import PROJECT  # noqa: PLC0415
+
+    result = run_with_state("stack", recording_pulumi(tmp_path), tmp_path, f"NAME={new_stack}", "PLATFORM=kubernetes")
+    assert result.returncode == 0, result.stderr
+    stored = yaml.safe_load((REPO_ROOT / f"Pulumi.{new_stack}.yaml").read_text())["config"]
+    config = {key.removeprefix(f"{PROJECT}:"): str(value) for key, value in stored.items()}
+    assert config == {"platform": "kubernetes", "kafkaMode": "kraft"}
+    with pytest.raises(SettingsError, match=r"^pipelining-data:imageRegistry is required on platform kubernetes"):
+        settings_from(config, PROJECT, new_stack)
+    assert settings_from({**config, "imageRegistry": "ghcr.io/team"}, PROJECT, new_stack).namespace == f"pd-{new_stack}"
+
+
+def test_a_bad_platform_is_one_line(tmp_path: Path, new_stack: str) -> None:
+    result = run_with_state("stack", recording_pulumi(tmp_path), tmp_path, f"NAME={new_stack}", "PLATFORM=k8s")
+    assert result.returncode == 2
+    assert our_lines(result) == ["make stack: PLATFORM='k8s' is not accepted: expected docker or kubernetes"]
+    assert not (REPO_ROOT / f"Pulumi.{new_stack}.yaml").exists()
+
+
+def test_platform_up_drives_the_platform_project_without_docker(tmp_path: Path) -> None:
+    pulumi = recording_pulumi(tmp_path)
+    (pulumi / "docker").unlink()
+    result = run_with_state("platform-up", pulumi, tmp_path)
+    assert result.returncode == 0, result.stderr
+    log = (tmp_path / "pulumi.log").read_text().splitlines()
+    assert log[0] == "-C platform stack select --create platform"
+    assert log[1].startswith("-C platform up --stack platform --yes --policy-pack ")
+
+
+def test_every_port_key_is_one_a_new_stack_leaves_out() -> None:
+    """`make stack` drops dev's host ports by the program's own list: a port key missing from it would be copied,
+    and the two stacks would publish on the same port."""
+    assert {key.name for key in KEYS if key.name.endswith("Port")} == set(PORT_KEYS)

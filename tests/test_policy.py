@@ -24,6 +24,7 @@ from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from policy.checks import BUILT_IMAGE as BUILT
 from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, environment, keep_secret_markers
+from policy.kubernetes_checks import KUBERNETES_POLICIES
 from testbed.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, dev_config, run_program
 from tests.conftest import REPO_ROOT
 
@@ -344,10 +345,10 @@ def served_pack():
 def test_the_pack_served_through_its_entry_point_is_mandatory_for_every_policy(served_pack) -> None:
     info = served_pack.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
     assert info.name == "pipelining-data-guardrails"
-    assert {policy.name for policy in info.policies} == {policy.name for policy in POLICIES}
+    assert {policy.name for policy in info.policies} == {policy.name for policy in [*POLICIES, *KUBERNETES_POLICIES]}
     levels = {policy.name: analyzer_pb2.EnforcementLevel.Name(policy.enforcementLevel) for policy in info.policies}
     assert levels == {policy.name: "ADVISORY" if policy.name == "digest-pinned-images" else "MANDATORY"
-                      for policy in POLICIES}  # fmt: skip
+                      for policy in [*POLICIES, *KUBERNETES_POLICIES]}  # fmt: skip
 
 
 def test_the_served_pack_refuses_a_floating_image_and_a_plain_password(served_pack) -> None:

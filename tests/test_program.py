@@ -12,7 +12,7 @@ from core.generator_config import load_config
 from infra.clickhouse_server import CONSOLE_LOG_FILE
 from infra.containers import jvm_heap_mb
 from infra.kafka_cluster import JVM_OVERHEAD_MB, PROBE_HEAP_MB
-from infra.settings import KEYS, KEYS_BY_NAME, MEMORY_FLOORS_MB, PROJECT, SettingsError
+from infra.settings import KEYS, KEYS_BY_NAME, KUBERNETES_ONLY, MEMORY_FLOORS_MB, PROJECT, SettingsError
 from testbed.program import (
     CONTAINER,
     FLOATING_TAG,
@@ -357,10 +357,11 @@ NUMERIC_RULE = re.compile(r"an? (?:integer|number) from (\S+) to (\S+)|a number 
 
 
 def numeric_ends(end: int) -> dict[str, str]:
-    """Every numeric key at its smallest (end 0) or its largest (end 1) accepted value."""
+    """Every numeric key of the Docker platform at its smallest (end 0) or its largest (end 1) accepted value
+    (tests/test_kubernetes_program.py covers the Kubernetes-only keys)."""
     values = {}
     for key in KEYS:
-        match = NUMERIC_RULE.fullmatch(key.accepted)
+        match = NUMERIC_RULE.fullmatch(key.accepted) if key.name not in KUBERNETES_ONLY else None
         if match and match[3]:
             values[key.name] = "0.001" if end == 0 else match[3]
         elif match:

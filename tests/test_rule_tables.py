@@ -55,6 +55,25 @@ WORDED: dict[str, tuple[list[str], list[str]]] = {
     ),
     "empty, or an absolute path in an existing directory": (["", "/tmp/heartbeat"], ["relative", "/no/such/dir/x"]),
     "a number > 0, at most 10000": (["0.001", "9.9", "10000"], ["0", "-1", "10000.01", "inf", "nan", "x"]),
+    # platform: kubernetes
+    "empty, or a kubeconfig context name": (["", "kind-dev", "arn:aws:eks:eu-west-1:1:cluster/x"], ["has space", " "]),
+    "empty, or a DNS-1123 label (a-z, 0-9, '-', at most 63)": (
+        ["", "team-a", "a" * 63],
+        ["Team", "a_b", "-a", "a-", "a" * 64],
+    ),
+    "organization/project/stack": (
+        ["organization/pipelining-data-platform/platform", "acme/p/prod"],
+        ["platform", "a/b", "a/b/c/d", ""],
+    ),
+    "empty, or a storage class name": (["", "standard", "fast-ssd.example"], ["Fast", "a b", "-x"]),
+    "empty, or a registry host[:port][/path]": (
+        ["", "ghcr.io/you", "localhost:5000", "registry.example.com:5000/team/sub"],
+        ["https://ghcr.io", "GHCR.io", "ghcr.io/"],
+    ),
+    "empty, or comma-separated CIDRs": (
+        ["", "203.0.113.0/24", "10.0.0.0/8,192.168.1.1/32", "2001:db8::/32"],
+        ["everyone", "10.0.0.0/33", "10.0.0.0/8,", "300.1.1.1/8"],
+    ),
 }
 
 
