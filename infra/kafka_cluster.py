@@ -25,7 +25,7 @@ import pulumi_random as random
 from infra.containers import ContainerSpec, Health, Platform, data_volume, jvm_heap_mb, pinned_image, service_container
 from infra.kafka_mode import ClusterMode
 from infra.kafka_topic import Topic
-from infra.settings import INTERNAL_KAFKA_PORT, Settings
+from infra.settings import INTERNAL_KAFKA_PORT, Settings, broker_name
 from infra.zookeeper import ZooKeeper
 
 EXTERNAL_KAFKA_PORT = 29092
@@ -72,7 +72,7 @@ def kraft_cluster_id(random_hex: str) -> str:
 
 
 def listeners_env(settings: Settings, index: int, with_controller: bool) -> dict[str, str]:
-    name, host_port = f"kafka-{index}", settings.host_ports.broker(index)
+    name, host_port = broker_name(index), settings.host_ports.broker(index)
     listeners = [f"INTERNAL://0.0.0.0:{INTERNAL_KAFKA_PORT}", f"EXTERNAL://0.0.0.0:{EXTERNAL_KAFKA_PORT}"]
     protocols = ["INTERNAL:PLAINTEXT", "EXTERNAL:PLAINTEXT"]
     if with_controller:
@@ -96,9 +96,9 @@ def cluster_env(settings: Settings) -> dict[str, str]:
     return {
         "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": str(replication),
         "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": str(replication),
-        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": str(min(replication, 2)),
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": str(settings.min_insync_replicas),
         "KAFKA_DEFAULT_REPLICATION_FACTOR": str(replication),
-        "KAFKA_MIN_INSYNC_REPLICAS": str(min(replication, 2)),
+        "KAFKA_MIN_INSYNC_REPLICAS": str(settings.min_insync_replicas),
         "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
         "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",  # the topic resource creates it with the right partitions
         "KAFKA_LOG_DIRS": LOG_DIR,
@@ -115,7 +115,7 @@ def zookeeper_env(settings: Settings, index: int, zookeeper_connect: str) -> dic
 
 
 def kraft_env(settings: Settings, index: int) -> dict[str, str]:
-    voters = ",".join(f"{n}@kafka-{n}:{CONTROLLER_PORT}" for n in range(1, settings.config.kafkaBrokers + 1))
+    voters = ",".join(f"{n}@{broker_name(n)}:{CONTROLLER_PORT}" for n in range(1, settings.config.kafkaBrokers + 1))
     replication = settings.replication_factor
     return {
         "KAFKA_NODE_ID": str(index),
@@ -124,7 +124,7 @@ def kraft_env(settings: Settings, index: int) -> dict[str, str]:
         "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
         # Kafka 4's share-group state topic defaults to replication 3, min ISR 2, like the others
         "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": str(replication),
-        "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": str(min(replication, 2)),
+        "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": str(settings.min_insync_replicas),
         **listeners_env(settings, index, with_controller=True),
     }
 
@@ -160,7 +160,7 @@ class KafkaCluster(pulumi.ComponentResource):
         self, platform: Platform, flavour: Flavour, index: int, zookeeper: ZooKeeper | None, guard: ClusterMode
     ) -> docker.Container:
         settings = platform.settings
-        name = f"kafka-{index}"
+        name = broker_name(index)
         envs: dict[str, pulumi.Input[str]] = {**cluster_env(settings)}
         if zookeeper is not None:
             envs.update(zookeeper_env(settings, index, zookeeper.connect))

@@ -327,8 +327,13 @@ class Settings:
         return min(self.config.kafkaBrokers, 3)
 
     @property
+    def min_insync_replicas(self) -> int:
+        """Acknowledged by two replicas wherever there are two: one broker may fail without losing a write."""
+        return min(self.replication_factor, 2)
+
+    @property
     def broker_names(self) -> list[str]:
-        return [f"kafka-{index}" for index in range(1, self.config.kafkaBrokers + 1)]
+        return [broker_name(index) for index in range(1, self.config.kafkaBrokers + 1)]
 
     @property
     def bootstrap_servers(self) -> tuple[str, ...]:
@@ -391,6 +396,11 @@ class Settings:
 
 INTERNAL_KAFKA_PORT = 9092
 KAFKA_HOST = "127.0.0.1"
+
+
+def broker_name(index: int) -> str:
+    """A Kafka node's host name on the stack's network (1-based), and its container's service name."""
+    return f"kafka-{index}"
 
 
 def derived_port_base(project: str, stack: str) -> int:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 
+from core.outputs import STACK_OUTPUTS
 from infra.clickhouse_server import ClickHouse
 from infra.containers import stack_platform
 from infra.data_generator import DataGenerator
@@ -33,26 +36,38 @@ def deploy() -> None:
     DataGenerator(platform, kafka)
     objects = GrafanaObjects(platform, grafana, clickhouse, kafka_ui.url)
 
-    pulumi.export("grafanaUrl", grafana.url)
-    pulumi.export("grafanaAdminUser", grafana.admin_user)
-    pulumi.export("grafanaAdminPassword", grafana.admin_password)
-    pulumi.export("dashboardUrl", objects.dashboard_url)
-    pulumi.export("kafkaUiUrl", kafka_ui.url)
-    pulumi.export("kafkaUiUser", kafka_ui.user)
-    pulumi.export("kafkaUiPassword", kafka_ui.password)
-    pulumi.export("kafkaBootstrapServers", kafka.host_bootstrap_servers)
-    pulumi.export("clickhouseUrl", clickhouse.url)
-    pulumi.export("clickhouseAdminUser", clickhouse.admin_user)
-    pulumi.export("clickhouseAdminPassword", clickhouse.admin_password)
-    pulumi.export("clickhouseReaderUser", clickhouse.reader_user)
-    pulumi.export("clickhouseReaderPassword", clickhouse.reader_password)
-    pulumi.export("clickhouseDatabase", clickhouse.database)
-    # what `make verify` checks the running stack against
-    pulumi.export("kafkaMode", kafka.mode)
-    pulumi.export("kafkaTopic", settings.config.topic)
-    pulumi.export("kafkaTopicPartitions", settings.config.topicPartitions)
-    pulumi.export("kafkaReplicationFactor", settings.replication_factor)
-    pulumi.export("schemaSpec", dataclasses.asdict(clickhouse.spec))
-    pulumi.export("grafanaDatasourceUid", objects.datasource.uid)
-    pulumi.export("midPriceThreshold", settings.config.midPriceThreshold)
-    pulumi.export("reportIntervalSeconds", settings.config.reportIntervalSeconds)
+    export_outputs(
+        {
+            "grafanaUrl": grafana.url,
+            "grafanaAdminUser": grafana.admin_user,
+            "grafanaAdminPassword": grafana.admin_password,
+            "dashboardUrl": objects.dashboard_url,
+            "kafkaUiUrl": kafka_ui.url,
+            "kafkaUiUser": kafka_ui.user,
+            "kafkaUiPassword": kafka_ui.password,
+            "kafkaBootstrapServers": kafka.host_bootstrap_servers,
+            "clickhouseUrl": clickhouse.url,
+            "clickhouseAdminUser": clickhouse.admin_user,
+            "clickhouseAdminPassword": clickhouse.admin_password,
+            "clickhouseReaderUser": clickhouse.reader_user,
+            "clickhouseReaderPassword": clickhouse.reader_password,
+            "clickhouseDatabase": clickhouse.database,
+            "kafkaMode": kafka.mode,
+            "kafkaTopic": settings.config.topic,
+            "kafkaTopicPartitions": settings.config.topicPartitions,
+            "kafkaReplicationFactor": settings.replication_factor,
+            "schemaSpec": dataclasses.asdict(clickhouse.spec),
+            "grafanaDatasourceUid": objects.datasource.uid,
+            "midPriceThreshold": settings.config.midPriceThreshold,
+            "reportIntervalSeconds": settings.config.reportIntervalSeconds,
+        }
+    )
+
+
+def export_outputs(values: Mapping[str, Any]) -> None:
+    """Export exactly the outputs `core.outputs` lists, in its order: what `make verify` reads is always there."""
+    names = [output.name for output in STACK_OUTPUTS]
+    if set(values) != set(names):
+        raise ValueError(f"stack outputs differ from core.outputs: {sorted(set(values) ^ set(names))}")
+    for name in names:
+        pulumi.export(name, values[name])

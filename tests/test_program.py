@@ -9,10 +9,12 @@ from xml.etree import ElementTree
 import pytest
 
 from core.generator_config import load_config
+from core.outputs import STACK_OUTPUTS
 from infra.clickhouse_server import CONSOLE_LOG_FILE
 from infra.containers import jvm_heap_mb
 from infra.kafka_cluster import JVM_OVERHEAD_MB, PROBE_HEAP_MB
 from infra.settings import KEYS, KEYS_BY_NAME, KUBERNETES_ONLY, MEMORY_FLOORS_MB, PROJECT, SettingsError
+from infra.stack import export_outputs
 from testbed.program import (
     CONTAINER,
     FLOATING_TAG,
@@ -26,6 +28,7 @@ from testbed.program import (
     unwrap,
 )
 from tests.conftest import REPO_ROOT
+from verify.__main__ import REQUIRED_OUTPUTS
 
 BUILT = "docker:index/image:Image"
 SERVICES = {"zookeeper", "kafka-1", "kafka-ui", "clickhouse", "grafana", "generator"}
@@ -400,3 +403,12 @@ def test_each_memory_floor_is_cited_in_docs_upstream() -> None:
     section = upstream.split("## Memory floors", 1)[1].split("\n## ", 1)[0]
     for service, floor in MEMORY_FLOORS_MB.items():
         assert f"| `{service}MemoryMb` | {floor} |" in section, service
+
+
+def test_the_stack_exports_exactly_what_core_outputs_lists_and_verify_reads_from_it(dev) -> None:
+    """One list: a new output, or one verify starts to read, is named in core.outputs or the program fails (the
+    `dev` fixture's run exported them all)."""
+    assert tuple(output.name for output in STACK_OUTPUTS if output.verified) == REQUIRED_OUTPUTS
+    assert set(REQUIRED_OUTPUTS) < {output.name for output in STACK_OUTPUTS}
+    with pytest.raises(ValueError, match=r"stack outputs differ from core.outputs: \['kafkaUiUrl', 'surplus'\]"):
+        export_outputs({**{output.name: 1 for output in STACK_OUTPUTS if output.name != "kafkaUiUrl"}, "surplus": 1})

@@ -321,7 +321,9 @@ def test_bad_usage_and_missing_outputs_exit_2_with_one_line(tmp_path: Path, caps
     (tmp_path / "partial.json").write_text(json.dumps({"grafanaUrl": "http://127.0.0.1:1"}))
     code, _, err = run_verify(capsys, "--stack", "dev", "--outputs", str(tmp_path / "partial.json"))
     assert code == 2
-    assert err.startswith("verify: stack 'dev' lacks outputs ['kafkaBootstrapServers'")
+    assert err.startswith(
+        "verify: stack 'dev' lacks outputs ['grafanaAdminUser', 'grafanaAdminPassword', 'kafkaBootstrap"
+    )
     assert "make up STACK=dev" in err
     with pytest.raises(SystemExit) as usage:
         verify_main.main([])  # --stack is required

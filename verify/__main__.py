@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from core.contract import ReportShape
+from core.outputs import VERIFIED_OUTPUTS
 from dashboards.alerts import EVALUATION_INTERVAL_S, pipeline_rules
 from dashboards.market import DASHBOARD_UID
 from ddl.spec import SchemaSpec
@@ -31,21 +32,7 @@ CANARIES = 10
 CANARY_SPACING_S = 0.2
 PULUMI_TIMEOUT_S = 120.0  # reading a stack's outputs or history (the backend may be remote)
 ALERT_RULE = "mid price above threshold"
-REQUIRED_OUTPUTS = (
-    "kafkaBootstrapServers",
-    "kafkaTopic",
-    "kafkaTopicPartitions",
-    "kafkaReplicationFactor",
-    "clickhouseUrl",
-    "clickhouseReaderUser",
-    "clickhouseReaderPassword",
-    "schemaSpec",
-    "grafanaUrl",
-    "grafanaAdminUser",
-    "grafanaAdminPassword",
-    "grafanaDatasourceUid",
-    "midPriceThreshold",
-)
+REQUIRED_OUTPUTS = VERIFIED_OUTPUTS  # the stack outputs make verify reads (core.outputs)
 
 
 class UsageError(Exception):
