@@ -11,7 +11,7 @@ NEED_PYTHON = @$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 1
 .PHONY: help venv deploy-venv clean check lock pin test lint format bench mutate mutate-files sql docs up preview destroy outputs verify status logs stack stacks platform-up platform-preview platform-destroy
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## create .venv and install requirements-dev.txt (about 1.2 GB; quick when nothing changed)
 
@@ -42,7 +42,8 @@ lock: venv ## regenerate requirements.lock and generator/requirements.lock from 
 
 pin: venv ## write each pulled image's current digest (repo:tag@sha256:…) into the defaults; needs Docker
 	$(PY) scripts/pin_images.py
-	$(PY) scripts/render_docs.py
+	@$(MAKE) --no-print-directory docs
+	$(PY) -m testbed.golden --write  # the Docker program's recorded inputs: the images moved on purpose
 
 # requirements-dev.txt includes requirements.txt: a dev install is a deploy install too.
 $(STAMP): requirements.txt requirements.lock requirements-dev.txt generator/requirements.txt pyproject.toml Makefile
@@ -127,7 +128,7 @@ check: deploy-venv ## check a stack's config (Pulumi.<stack>.yaml over the defau
 
 # `make up` checks the stack's config first; then scripts/pulumi-stack.sh checks its arguments, then every
 # prerequisite (the Pulumi CLI, Docker) at once, then runs `make deploy-venv`, then Pulumi.
-up: check ## deploy the stack (STACK=dev by default) to the local Docker engine and print its URLs
+up: check ## deploy the stack (STACK=dev by default) to Docker or Kubernetes, per its config, and print its URLs
 	@scripts/pulumi-stack.sh $@ "$(STACK)"
 
 preview: ## show what `make up` would change (pulumi preview --diff)
@@ -154,8 +155,14 @@ stack: ## create your own stack: make stack NAME=alice (dev's config, ports of i
 
 PLATFORM_STACK ?= platform
 
-platform-up platform-preview platform-destroy: ## the cluster's platform stack (Strimzi operator), once per cluster
+platform-up: ## install the cluster's platform stack (the Strimzi operator), once per cluster (docs/kubernetes.md)
 	@scripts/pulumi-stack.sh $@ "$(PLATFORM_STACK)"
+
+platform-preview: ## what platform-up would change
+	@scripts/pulumi-stack.sh $@ "$(PLATFORM_STACK)"
+
+platform-destroy: ## remove the platform stack (asks first; YES=1 does not; refused while allowDestroy is false)
+	@YES="$(YES)" scripts/pulumi-stack.sh $@ "$(PLATFORM_STACK)"
 
 stacks: ## list this checkout's stacks with their URLs
 	@scripts/pulumi-stack.sh $@

@@ -3,6 +3,20 @@ with it as the admin; `make verify` runs queries with it as Grafana's reader."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
+
+class SqlReader(Protocol):
+    """What runs a query: verify's checks need nothing more."""
+
+    def query(self, sql: str) -> list[tuple]: ...
+
+
+class SqlClient(SqlReader, Protocol):
+    """What runs a query and a statement: the schema provider's interface (chdb in the tests)."""
+
+    def command(self, sql: str) -> None: ...
+
 
 class ClickHouseClient:
     """Run a statement, run a query: the narrow interface the schema provider and verify need (chdb stands in for

@@ -13,6 +13,7 @@ class StackOutput:
 
 
 STACK_OUTPUTS = (
+    StackOutput("platform"),  # verify reads it to say it checks Docker stacks only
     StackOutput("grafanaUrl", verified=True),
     StackOutput("grafanaAdminUser", verified=True),
     StackOutput("grafanaAdminPassword", verified=True),

@@ -85,7 +85,7 @@ def managed_kinds(props: Mapping[str, Any]) -> frozenset[str]:
 
 
 def refusal(problem: str) -> str:
-    return f"refused: {problem}; set allowDestructiveChanges to allow it (data is lost)"
+    return f"refused: {problem}; set allowDestructiveSchemaChanges to allow it (data is lost)"
 
 
 def statements_of(props: Mapping[str, Any], names: list[str], which: str) -> list[str]:

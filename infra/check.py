@@ -23,7 +23,7 @@ import pulumi
 import yaml
 
 from infra.containers import LABEL_SERVICE
-from infra.settings import KEYS_BY_NAME, PROJECT, SettingsError, settings_from
+from infra.settings import KEYS_BY_NAME, PORT_KEYS, PROJECT, SettingsError, settings_from
 
 ROOT = Path(__file__).resolve().parents[1]
 STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -31,6 +31,24 @@ STACK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 class CheckError(Exception):
     """The stack's file cannot be read as a configuration: one line each."""
+
+
+def new_stack_config(dev: dict[str, Any], platform: str, project: str = PROJECT) -> tuple[dict[str, Any], list[str]]:
+    """What `make stack` writes for a new stack: dev's file minus its host ports (the new stack derives its own),
+    its encryption salt and its secrets — ciphertext under dev's key, which the new stack could not decrypt;
+    a Kubernetes stack also says so and runs KRaft (Strimzi's only mode). Returns the document and the names of
+    the secrets left out, to be set again with `pulumi config set --secret`."""
+    ports = {f"{project}:{key}" for key in PORT_KEYS}
+    config, secrets = {}, []
+    for key, value in (dev.get("config") or {}).items():
+        if isinstance(value, dict) and "secure" in value:
+            secrets.append(key.removeprefix(f"{project}:"))
+        elif key not in ports:
+            config[key] = value
+    if platform == "kubernetes":
+        config.update({f"{project}:platform": "kubernetes", f"{project}:kafkaMode": "kraft"})
+    document = {key: value for key, value in dev.items() if key not in ("config", "encryptionsalt")}
+    return {**document, "config": config}, secrets
 
 
 def stack_file(root: Path, stack: str) -> Path:

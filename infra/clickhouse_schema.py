@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from string import Template
-from typing import Any, Protocol
+from typing import Any
 
 import pulumi
 from pulumi.dynamic import (
@@ -31,7 +31,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from core.clickhouse import ClickHouseClient
+from core.clickhouse import ClickHouseClient, SqlClient
 from ddl.migration import (
     destructive_changes,
     managed_kinds,
@@ -61,12 +61,6 @@ NO_READER_PASSWORD = "refused: the reader user needs a password (readerPassword 
 
 class SchemaError(Exception):
     """A failure with a one-line explanation for the person running `pulumi up`."""
-
-
-class SqlClient(Protocol):
-    def command(self, sql: str) -> None: ...
-
-    def query(self, sql: str) -> list[tuple]: ...
 
 
 HttpClickHouse = ClickHouseClient  # the name the provider's `connect_http` has always used

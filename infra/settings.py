@@ -466,12 +466,17 @@ def _platform_checks(settings: Settings) -> list[str]:
     if not config.imageRegistry:
         problems.append(f"{project}:imageRegistry is required on platform kubernetes: expected a registry "
                         "host[:port][/path] the cluster pulls from, e.g. ghcr.io/you")  # fmt: skip
+    if config.kafkaStorageGi == 0 and not config.allowDestructiveSchemaChanges:
+        problems.append(
+            f"{project}:kafkaStorageGi=0 is not accepted without allowDestructiveSchemaChanges=true: "
+            "an ephemeral volume loses Kafka's data at every pod restart; expected a size in GiB"
+        )
     if config.exposure == "loadBalancer" and not config.loadBalancerSourceRanges:
         problems.append(f"{project}:loadBalancerSourceRanges is required with exposure=loadBalancer: expected "
                         "comma-separated CIDRs of who may reach it")  # fmt: skip
-    if "@" in config.kafkaUiImage:
+    if "@" in config.kafkaUiImage and ":" not in config.kafkaUiImage.partition("@")[0].rpartition("/")[2]:
         problems.append(f"{project}:kafkaUiImage={config.kafkaUiImage!r} is not accepted on platform kubernetes: "
-                        "expected repo:tag (the kafka-ui chart takes a tag, not a digest)")  # fmt: skip
+                        "expected repo:tag or repo:tag@sha256:… (the kafka-ui chart needs a tag)")  # fmt: skip
     return problems
 
 

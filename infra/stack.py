@@ -38,6 +38,7 @@ def deploy() -> None:
 
     export_outputs(
         {
+            "platform": settings.config.platform,
             "grafanaUrl": grafana.url,
             "grafanaAdminUser": grafana.admin_user,
             "grafanaAdminPassword": grafana.admin_password,

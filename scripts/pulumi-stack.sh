@@ -80,15 +80,14 @@ use_local_secrets() {
   fi
 }
 
-# `pulumi stack select`: 0 selected, 1 no such stack (Pulumi exits 6 for that: docs/upstream.md); any other
-# failure (a wrong passphrase, an unreachable backend) stops here with what Pulumi said.
+# `pulumi stack select`: 0 selected, 1 no such stack (Pulumi exits 6 for that since v3.226.0, and said
+# "no stack named … found" before and since: docs/upstream.md); any other failure (a wrong passphrase, an
+# unreachable backend) stops here with what Pulumi said.
 stack_exists() {
   local said code=0
   said=$(pulumi stack select "$stack" 2>&1 > /dev/null) || code=$?
-  case $code in
-    0) return 0 ;;
-    6) return 1 ;;
-  esac
+  [[ $code == 0 ]] && return 0
+  [[ $code == 6 || $said == *"no stack named '$stack' found"* ]] && return 1
   fail "'pulumi stack select $stack' failed (exit $code): $(printf '%s' "$said" | tr '\n' ' ')"
 }
 
@@ -124,20 +123,17 @@ select_or_create_stack() {
       docker | kubernetes) ;;
       *) fail "PLATFORM='$PLATFORM' is not accepted: expected docker or kubernetes" ;;
     esac
-    # parsed and written by a YAML library, not edited as text: dev's values minus its ports (the program's own
-    # list) and its salt; a Kubernetes stack also says so, and runs KRaft (Strimzi's only mode)
-    "$root/.venv/bin/python" - "$root/Pulumi.dev.yaml" "$config" "$project" "${PLATFORM:-docker}" << 'PY'
+    # parsed and written by a YAML library, not edited as text (infra.check.new_stack_config says what is left out)
+    "$root/.venv/bin/python" - "$root/Pulumi.dev.yaml" "$config" "${PLATFORM:-docker}" "$stack" "$action" << 'PY'
 import sys, yaml
-from infra.settings import PORT_KEYS
-source, target, project, platform = sys.argv[1:]
-stack = yaml.safe_load(open(source)) or {}
-stack.pop("encryptionsalt", None)
-ports = {f"{project}:{key}" for key in PORT_KEYS}
-stack["config"] = {k: v for k, v in (stack.get("config") or {}).items() if k not in ports}
-if platform == "kubernetes":
-    stack["config"].update({f"{project}:platform": "kubernetes", f"{project}:kafkaMode": "kraft"})
+from infra.check import new_stack_config
+source, target, platform, stack, action = sys.argv[1:]
+document, secrets = new_stack_config(yaml.safe_load(open(source)) or {}, platform)
 with open(target, "w") as out:
-    yaml.safe_dump(stack, out, default_flow_style=False, sort_keys=False)
+    yaml.safe_dump(document, out, default_flow_style=False, sort_keys=False)
+for key in secrets:
+    print(f"make {action}: dev's secret {key} is not copied (dev's key encrypts it): "
+          f"pulumi config set --secret {key} … --stack {stack}", file=sys.stderr)
 PY
   fi
   pulumi stack init "$stack" > /dev/null
@@ -237,7 +233,13 @@ case $action in
     exit 0
     ;;
   platform-*) # the once-per-cluster platform project in platform/ (docs/kubernetes.md); same backend
-    pulumi -C platform stack select --create "$stack" > /dev/null
+    if [[ $action == platform-up ]]; then
+      pulumi -C platform stack select --create "$stack" > /dev/null
+    else # a preview or a destroy never creates the platform stack from a typo
+      pulumi -C platform stack select "$stack" > /dev/null 2>&1 ||
+        fail "no platform stack '$stack' in this checkout's state: 'make platform-up STACK=$stack' creates it"
+    fi
+    [[ $action == platform-destroy ]] && confirm_destroy
     case $action in
       platform-up) pulumi -C platform up --stack "$stack" --yes --policy-pack "$root/policy" ;;
       platform-preview) pulumi -C platform preview --stack "$stack" --diff --policy-pack "$root/policy" ;;

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from infra.kafka_ui import CONFIG_TREE, PASSWORD_FILE
+from infra.kubernetes.kafka_ui import image_values
 from infra.kubernetes.stack import not_deployed_note
 from infra.kubernetes.versions import NOT_DEPLOYED_YET, STRIMZI_API
 from infra.settings import DOCKER_ONLY, KEYS_BY_NAME, KUBERNETES_ONLY, SettingsError, settings_from
@@ -224,3 +225,37 @@ def test_kafka_ui_asks_for_a_login_on_kubernetes_too(alice) -> None:
     assert is_secret(secret.inputs["stringData"])
     assert set(unwrap(secret.inputs["stringData"])) == {PASSWORD_FILE.removeprefix(CONFIG_TREE)}
     assert "generated-kafka-ui-password" not in str(values)
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("ghcr.io/kafbat/kafka-ui:v1.5.0", {"registry": "ghcr.io", "repository": "kafbat/kafka-ui", "tag": "v1.5.0"}),
+        (f"ghcr.io/kafbat/kafka-ui:v1.5.0@sha256:{'a' * 64}",
+         {"registry": "ghcr.io", "repository": "kafbat/kafka-ui", "tag": f"v1.5.0@sha256:{'a' * 64}"}),
+        ("localhost:5000/kafka-ui:1.5.0", {"registry": "localhost:5000", "repository": "kafka-ui", "tag": "1.5.0"}),
+    ],
+)  # fmt: skip
+def test_the_chart_gets_back_the_reference_make_pin_wrote(reference: str, expected: dict[str, str]) -> None:
+    """The chart writes registry/repository:tag: a digest on the tag is the reference `make pin` wrote."""
+    values = image_values(reference)
+    assert values == expected
+    assert "/".join(filter(None, (values["registry"], values["repository"]))) + ":" + values["tag"] == reference
+
+
+def test_a_digest_pinned_kafka_ui_is_accepted_on_kubernetes_and_a_tagless_one_refused() -> None:
+    digest = f"@sha256:{'b' * 64}"
+    pinned = {**DEFAULT_CONFIG, "kafkaUiImage": f"ghcr.io/kafbat/kafka-ui:v1.5.0{digest}"}
+    assert settings_from(pinned, "pipelining-data", "alice").config.kafkaUiImage.endswith(digest)
+    with pytest.raises(SettingsError, match="the kafka-ui chart needs a tag"):
+        settings_from({**DEFAULT_CONFIG, "kafkaUiImage": f"ghcr.io/kafbat/kafka-ui{digest}"}, "pipelining-data", "a")
+
+
+def test_an_ephemeral_kafka_needs_the_permission_to_lose_data() -> None:
+    """Kafka's volumes are kept unless allowed: the same guard as the Docker path's data."""
+    assert refused({**DEFAULT_CONFIG, "kafkaStorageGi": "0"}) == [
+        "pipelining-data:kafkaStorageGi=0 is not accepted without allowDestructiveSchemaChanges=true: an ephemeral "
+        "volume loses Kafka's data at every pod restart; expected a size in GiB"
+    ]
+    allowed = {**DEFAULT_CONFIG, "kafkaStorageGi": "0", "allowDestructiveSchemaChanges": "true"}
+    assert settings_from(allowed, "pipelining-data", "ci").config.kafkaStorageGi == 0

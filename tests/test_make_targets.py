@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infra.check import new_stack_config
 from infra.provider_support import FORCE_DELETE_WAIT_S
 from infra.settings import KEYS, PORT_KEYS
 from tests.conftest import REPO_ROOT
@@ -101,7 +102,11 @@ SELECT_FAILURE = "error: failed to load checkpoint: incorrect passphrase"
 
 
 def recording_pulumi(
-    tmp_path: Path, bind_address: str = "", existing: tuple[str, ...] = (), select_exit: int = 6
+    tmp_path: Path,
+    bind_address: str = "",
+    existing: tuple[str, ...] = (),
+    select_exit: int = 6,
+    not_found_before_exit_6: bool = False,
 ) -> Path:
     """A stand-in for the Pulumi CLI that records its arguments and the backend it was pointed at: how the
     script drives Pulumi is what is tested here (no engine runs). `stack select` succeeds for `existing`
@@ -109,7 +114,8 @@ def recording_pulumi(
     `select_exit` and another reason."""
     directory = bin_dir(tmp_path, {"docker": 0})
     log = tmp_path / "pulumi.log"
-    reason = "error: no stack named '$3' found" if select_exit == 6 else SELECT_FAILURE
+    not_found = select_exit == 6 or not_found_before_exit_6  # CLIs before v3.226.0 exit 255 with the same words
+    reason = "error: no stack named '$3' found" if not_found else SELECT_FAILURE
     (directory / "pulumi").write_text(
         "#!/bin/sh\n"
         f'echo "$*" >> {log}\n'
@@ -545,3 +551,30 @@ def test_every_port_key_is_one_a_new_stack_leaves_out() -> None:
     """`make stack` drops dev's host ports by the program's own list: a port key missing from it would be copied,
     and the two stacks would publish on the same port."""
     assert {key.name for key in KEYS if key.name.endswith("Port")} == set(PORT_KEYS)
+
+
+def test_a_cli_older_than_exit_code_6_still_creates_a_missing_stack(tmp_path: Path, new_stack: str) -> None:
+    pulumi = recording_pulumi(tmp_path, select_exit=255, not_found_before_exit_6=True)
+    result = run_with_state("up", pulumi, tmp_path, f"STACK={new_stack}")
+    assert result.returncode == 0, result.stderr
+    assert f"stack init {new_stack}" in (tmp_path / "pulumi.log").read_text()
+
+
+def test_a_new_stack_leaves_out_dev_s_ports_and_secrets_and_says_which() -> None:
+    """dev's secrets are ciphertext under dev's key: copied, the new stack could not decrypt them."""
+    dev = {"encryptionsalt": "v1:salt", "config": {
+        "pipelining-data:kafkaBrokers": 3, "pipelining-data:grafanaPort": 3000,
+        "pipelining-data:alertWebhookUrl": {"secure": "v1:Zm9v"}, "docker:host": "unix:///x"}}  # fmt: skip
+    document, secrets = new_stack_config(dev, "docker")
+    assert document == {"config": {"pipelining-data:kafkaBrokers": 3, "docker:host": "unix:///x"}}
+    assert secrets == ["alertWebhookUrl"]
+    kubernetes, _ = new_stack_config(dev, "kubernetes")
+    assert kubernetes["config"]["pipelining-data:platform"] == "kubernetes"
+    assert kubernetes["config"]["pipelining-data:kafkaMode"] == "kraft"
+
+
+def test_make_help_lists_every_target_a_user_runs() -> None:
+    help_command = ["make", "--no-print-directory", "help"]
+    listed = subprocess.run(help_command, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    phony = (REPO_ROOT / "Makefile").read_text().split(".PHONY:", 1)[1].splitlines()[0].split()
+    assert {line.split()[1] for line in listed.splitlines()} == set(phony) - {"deploy-venv"}

@@ -89,7 +89,7 @@ def test_lifecycle(provider: SchemaProvider) -> None:
     narrower = props_for(SchemaSpec(database=spec.database, shape=ReportShape(bid_size=2, ask_size=4)))
     failures = provider.check(updated.outs, narrower).failures
     assert failures and "column bid_3 would be dropped" in failures[0].reason
-    assert "allowDestructiveChanges" in failures[0].reason
+    assert "allowDestructiveSchemaChanges" in failures[0].reason
     with pytest.raises(SchemaError, match="refused: column bid_3 would be dropped"):
         provider.update(spec.database, updated.outs, narrower)
     assert count(spec) == 60 and "bid_3" in _columns(spec)
@@ -250,9 +250,9 @@ def test_a_stack_from_before_the_idempotent_target_is_refused_until_allowed(prov
     reasons = [failure.reason for failure in provider.check(olds, news).failures]
     assert reasons == [
         "refused: ORDER BY would change timestamp -> (timestamp, _partition, _offset); "
-        "set allowDestructiveChanges to allow it (data is lost)",
+        "set allowDestructiveSchemaChanges to allow it (data is lost)",
         "refused: target engine would change MergeTree -> ReplacingMergeTree; "
-        "set allowDestructiveChanges to allow it (data is lost)",
+        "set allowDestructiveSchemaChanges to allow it (data is lost)",
     ]
     assert provider.check(olds, {**news, "allowDestructiveChanges": True}).failures == []
 
@@ -294,7 +294,7 @@ def test_each_destructive_change_is_refused_in_preview_and_in_up(new_spec, edit_
             edit(props)
     ran: list[str] = []
     provider = SchemaProvider(connect=lambda _props: pytest.fail("a refused update must not connect"))
-    refusal = f"refused: {problem}; set allowDestructiveChanges to allow it (data is lost)"
+    refusal = f"refused: {problem}; set allowDestructiveSchemaChanges to allow it (data is lost)"
     assert [(f.property, f.reason) for f in provider.check(olds, news).failures][:1] == [("objects", refusal)]
     with pytest.raises(SchemaError, match=re.escape(f"refused: {problem}")):
         provider.update("market", olds, news)

@@ -781,3 +781,11 @@ def test_each_check_line_shows_as_soon_as_the_check_ends() -> None:
     assert out.shown.splitlines()[-1].startswith("verify: FAIL h: broken (")
     checks.skip("h", "later", "no canary")
     assert out.shown.splitlines()[-1] == "verify: FAIL h: later (not run: no canary)"
+
+
+def test_a_kubernetes_stack_is_said_to_be_outside_verify_in_one_line(capsys: pytest.CaptureFixture[str],
+                                                                      tmp_path: Path) -> None:  # fmt: skip
+    (tmp_path / "k8s.json").write_text(json.dumps({"platform": "kubernetes", "kafkaUiUrl": "x"}))
+    code, _, err = run_verify(capsys, "--stack", "alice", "--outputs", str(tmp_path / "k8s.json"))
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("verify: stack 'alice' runs on platform kubernetes: make verify checks Docker stacks only")

@@ -12,10 +12,10 @@ import statistics
 import time
 from collections.abc import Sequence
 from functools import partial
-from typing import Protocol
 from urllib.parse import urlsplit
 
 from core.clickhouse import ClickHouseClient
+from core.clickhouse import SqlReader as SqlClient
 from dashboards.alerts import pipeline_rules
 from dashboards.macros import TimeRange, expand_macros
 from dashboards.panels import queried_panels
@@ -30,10 +30,6 @@ QUERY_WINDOW_MS = 5 * 60_000
 QUERY_INTERVALS_MS = (10_000, ROLLUP_GRAIN_S * 1000)  # a panel reads the raw table, then the rollup
 # How ClickHouse says no to a reader lifting a limit, or stops a query at one (its error codes' names).
 REFUSALS = ("(READONLY)", "(SETTING_CONSTRAINT_VIOLATION)", "(TOO_MANY_ROWS)")
-
-
-class SqlClient(Protocol):
-    def query(self, sql: str) -> list[tuple]: ...
 
 
 class HttpClickHouse(ClickHouseClient):

@@ -27,8 +27,12 @@ LOGIN_VOLUME = "login"
 
 
 def image_values(reference: str) -> dict[str, str]:
-    """`ghcr.io/kafbat/kafka-ui:v1.5.0` -> the chart's image.registry / repository / tag."""
-    name, _, tag = reference.rpartition(":")
+    """`ghcr.io/kafbat/kafka-ui:v1.5.0[@sha256:…]` -> the chart's image.registry / repository / tag. The chart
+    writes `registry/repository:tag`, so a digest rides on the tag (`v1.5.0@sha256:…`, a reference that pulls by
+    the digest): what `make pin` writes keeps its meaning on Kubernetes."""
+    base, _, digest = reference.partition("@")
+    name, _, tag = base.rpartition(":")
+    tag = f"{tag}@{digest}" if digest else tag
     first, _, rest = name.partition("/")
     if rest and ("." in first or ":" in first or first == "localhost"):
         return {"registry": first, "repository": rest, "tag": tag}
