@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_docker as docker
 
+from ddl.spec import SchemaSpec
 from infra.clickhouse_schema import Schema
 from infra.containers import (
     ContainerSpec,
     Health,
     Platform,
+    Resources,
     data_volume,
     pinned_image,
     secret_file,
@@ -37,11 +41,20 @@ CONSOLE_LOG_CONFIG = """<clickhouse>
 ADMIN_PASSWORD_FILE = secret_file(SERVICE, "admin_password")
 
 
+@dataclass(frozen=True)
+class ClickHouseArgs:
+    resources: Resources
+    host_port: int  # its HTTP interface, for the schema resource, verify and a person
+    spec: SchemaSpec
+    allow_destructive_changes: bool
+
+
 class ClickHouse(pulumi.ComponentResource):
-    def __init__(self, platform: Platform, kafka: KafkaCluster, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, platform: Platform, args: ClickHouseArgs, kafka: KafkaCluster, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("pipelining-data:services:ClickHouse", "clickhouse", None, opts)
-        settings = platform.settings
-        image = pinned_image("clickhouse", settings.config.clickhouseImage, parent=self)
+        image = pinned_image("clickhouse", args.resources.image, parent=self)
         self.admin_user = ADMIN_USER
         self.admin_password = generated_password("clickhouse-admin-password", parent=self)
         self.reader_password = generated_password("clickhouse-reader-password", parent=self)
@@ -50,14 +63,14 @@ class ClickHouse(pulumi.ComponentResource):
             ContainerSpec(
                 service=SERVICE,
                 image_id=image.image_id,
-                memory_mb=settings.memory_mb("clickhouse"),
-                cpus=settings.cpus("clickhouse"),
+                memory_mb=args.resources.memory_mb,
+                cpus=args.resources.cpus,
                 envs={
                     "CLICKHOUSE_USER": ADMIN_USER,
                     "CLICKHOUSE_PASSWORD_FILE": ADMIN_PASSWORD_FILE,  # not the password itself: docker inspect
                     "CLICKHOUSE_DEFAULT_ACCESS_MANAGEMENT": "1",  # users and grants through SQL (the reader)
                 },
-                ports=[(HTTP_PORT, settings.host_ports.clickhouse)],
+                ports=[(HTTP_PORT, args.host_port)],
                 volumes={
                     "/var/lib/clickhouse": data_volume(platform, "clickhouse", "data", parent=self),
                     "/var/log/clickhouse-server": data_volume(platform, "clickhouse", "logs", parent=self),
@@ -70,21 +83,21 @@ class ClickHouse(pulumi.ComponentResource):
             parent=self,
             depends_on=kafka.brokers,
         )
-        spec = settings.schema_spec()
+        spec = args.spec
         self.schema = Schema(
             "schema",
             spec,
-            host=settings.client_host,
-            port=settings.host_ports.clickhouse,
+            host=platform.client_host,
+            port=args.host_port,
             admin_user=ADMIN_USER,
             admin_password=self.admin_password,
             reader_password=self.reader_password,
-            allow_destructive_changes=settings.config.allowDestructiveSchemaChanges,
+            allow_destructive_changes=args.allow_destructive_changes,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.container, kafka.topic]),
         )
         self.database = spec.database
         self.spec = spec
         self.service_host = SERVICE
         self.reader_user = spec.reader_user
-        self.url = f"http://{settings.client_host}:{settings.host_ports.clickhouse}"
+        self.url = platform.url(args.host_port)
         self.register_outputs({"url": self.url, "database": self.database, "readerUser": self.reader_user})

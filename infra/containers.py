@@ -26,14 +26,35 @@ def secret_file(service: str, name: str) -> str:
 
 @dataclass(frozen=True)
 class Platform:
-    """What every service is built on: the settings and the stack's private network."""
+    """What every service container is built on: the stack's names and labels, the address its ports bind to,
+    the address this machine reaches them on, and the stack's private network."""
 
-    settings: Settings
+    project: str
+    stack: str
+    bind_address: str
+    client_host: str
     network: docker.Network
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.project}-{self.stack}"
 
     def name(self, *parts: str) -> str:
         """A Docker object name unique to this project and stack."""
-        return "-".join((self.settings.prefix, *parts))
+        return "-".join((self.prefix, *parts))
+
+    def url(self, port: int) -> str:
+        """Where a program on this machine reaches a port published by one of the stack's containers."""
+        return f"http://{self.client_host}:{port}"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """A service's pinned image and its limits, picked from its settings keys by the composition root."""
+
+    image: str
+    memory_mb: int
+    cpus: float
 
 
 @dataclass(frozen=True)
@@ -108,9 +129,12 @@ def stack_platform(settings: Settings) -> Platform:
         "network",
         name=settings.prefix,
         driver="bridge",
-        labels=[docker.NetworkLabelArgs(label=label, value=value) for label, value in _stack_labels(settings)],
+        labels=[
+            docker.NetworkLabelArgs(label=label, value=value)
+            for label, value in _stack_labels(settings.project, settings.stack)
+        ],
     )
-    return Platform(settings, network)
+    return Platform(settings.project, settings.stack, settings.config.bindAddress, settings.client_host, network)
 
 
 def pinned_image(service: str, image: str, parent: pulumi.Resource) -> docker.RemoteImage:
@@ -139,7 +163,6 @@ def data_volume(
 def service_container(
     platform: Platform, spec: ContainerSpec, parent: pulumi.Resource, depends_on: Sequence[pulumi.Resource] = ()
 ) -> docker.Container:
-    settings = platform.settings
     return docker.Container(
         spec.service,
         name=platform.name(spec.service),
@@ -150,7 +173,7 @@ def service_container(
         networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=platform.network.name, aliases=[spec.service])],
         ports=[
             docker.ContainerPortArgs(
-                internal=internal, external=external, ip=spec.bind_address or settings.config.bindAddress
+                internal=internal, external=external, ip=spec.bind_address or platform.bind_address
             )
             for internal, external in spec.ports
         ],
@@ -199,9 +222,9 @@ def _environment(envs: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[list[st
     return pulumi.Output.all(*[pulumi.Output.concat(name, "=", value) for name, value in sorted(envs.items())])
 
 
-def _stack_labels(settings: Settings) -> list[tuple[str, str]]:
-    return [(LABEL_PROJECT, settings.project), (LABEL_STACK, settings.stack)]
+def _stack_labels(project: str, stack: str) -> list[tuple[str, str]]:
+    return [(LABEL_PROJECT, project), (LABEL_STACK, stack)]
 
 
 def _labels(platform: Platform, service: str) -> list[tuple[str, str]]:
-    return [*_stack_labels(platform.settings), (LABEL_SERVICE, service)]
+    return [*_stack_labels(platform.project, platform.stack), (LABEL_SERVICE, service)]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
@@ -55,10 +57,22 @@ def health_command() -> str:
     return f"python -m generator.health {HEARTBEAT_FILE} {3 * PROGRESS_INTERVAL_S:g}"
 
 
+@dataclass(frozen=True)
+class DataGeneratorArgs:
+    memory_mb: int
+    cpus: float
+    environment: Mapping[str, str]  # `generator_environment`: the same on every platform
+
+
 class DataGenerator(pulumi.ComponentResource):
-    def __init__(self, platform: Platform, kafka: KafkaCluster, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        args: DataGeneratorArgs,
+        kafka: KafkaCluster,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
         super().__init__("pipelining-data:services:DataGenerator", "generator", None, opts)
-        settings = platform.settings
         built = docker.Image(
             "generator-build",
             image_name=f"{IMAGE_REPOSITORY}:{source_digest()}",
@@ -76,9 +90,9 @@ class DataGenerator(pulumi.ComponentResource):
                 # With skip_push, repo_digest is the local image id: no registry lookup, and a rebuild
                 # (new content) is a new id, so the container is replaced.
                 image_id=built.repo_digest,
-                memory_mb=settings.memory_mb("generator"),
-                cpus=settings.cpus("generator"),
-                envs=generator_environment(settings),
+                memory_mb=args.memory_mb,
+                cpus=args.cpus,
+                envs=dict(args.environment),
                 health=Health(
                     health_command(),
                     interval_s=15,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumiverse_grafana as grafana
@@ -22,16 +23,27 @@ from dashboards.market import (
 )
 from ddl.spec import READER_QUERY_TIMEOUT_S
 from infra.clickhouse_server import NATIVE_PORT, ClickHouse
-from infra.containers import Platform
 from infra.grafana_server import Grafana
 
 FOLDER_UID = "pipelining-data"
 
 
+@dataclass(frozen=True)
+class GrafanaObjectsArgs:
+    """What the dashboard and the rules are made from beyond the schema: the stack's name (the rules' label),
+    the alert threshold and freshness limit, where the runbook is, and where alerts go."""
+
+    stack: str
+    mid_price_threshold: float
+    freshness_minutes: int
+    runbook_url: str
+    alert_webhook_url: str  # empty: no contact point, Grafana's notification policy left alone
+
+
 class GrafanaObjects(pulumi.ComponentResource):
     def __init__(
         self,
-        platform: Platform,
+        args: GrafanaObjectsArgs,
         server: Grafana,
         clickhouse: ClickHouse,
         kafka_ui_url: str,
@@ -57,7 +69,7 @@ class GrafanaObjects(pulumi.ComponentResource):
             ),
         )
         self._sealed = sealed
-        settings, spec = platform.settings, clickhouse.spec
+        spec = clickhouse.spec
         self.datasource = grafana.oss.DataSource(
             "clickhouse",
             name="ClickHouse",
@@ -82,28 +94,26 @@ class GrafanaObjects(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(sealed, pulumi.ResourceOptions(depends_on=[clickhouse.schema])),
         )
         folder = grafana.oss.Folder("folder", title="Pipelining data", uid=FOLDER_UID, opts=child)
-        links = Links(kafka_ui_url=kafka_ui_url, runbook_url=settings.config.runbookUrl)
-        panels = all_panels(spec, settings.config.midPriceThreshold, settings.stack, links)
+        links = Links(kafka_ui_url=kafka_ui_url, runbook_url=args.runbook_url)
+        panels = all_panels(spec, args.mid_price_threshold, args.stack, links)
         self.dashboard = grafana.oss.Dashboard(
             "market-dashboard",
             folder=folder.uid,
             config_json=canonical_json(market_dashboard(spec, panels, DATASOURCE_UID)),
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.datasource])),
         )
-        rules = pipeline_rules(
-            spec, settings.config.midPriceThreshold, settings.config.freshnessMinutes, settings.stack
-        )
+        rules = pipeline_rules(spec, args.mid_price_threshold, args.freshness_minutes, args.stack)
         ids = panel_ids(panels)
         self.rule_group = grafana.alerting.RuleGroup(
             "pipeline-alerts",
             name="pipeline",
             folder_uid=folder.uid,
             interval_seconds=EVALUATION_INTERVAL_S,
-            rules=[rule_args(rule, self.datasource.uid, settings.config.runbookUrl, ids[rule.panel]) for rule in rules],
+            rules=[rule_args(rule, self.datasource.uid, args.runbook_url, ids[rule.panel]) for rule in rules],
             opts=child,
         )
-        if settings.config.alertWebhookUrl:
-            self._notifications(settings.config.alertWebhookUrl, child)
+        if args.alert_webhook_url:
+            self._notifications(args.alert_webhook_url, child)
         self.dashboard_url = f"{server.url}/d/{DASHBOARD_UID}"
         self.register_outputs({"dashboardUrl": self.dashboard_url})
 

@@ -9,12 +9,15 @@ which reads the `GF_*__FILE` secrets. Sources: docs/upstream.md.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 
 from infra.containers import (
     ContainerSpec,
     Health,
     Platform,
+    Resources,
     data_volume,
     pinned_image,
     secret_file,
@@ -39,11 +42,17 @@ exec {IMAGE_ENTRYPOINT} "$@"
 """
 
 
+@dataclass(frozen=True)
+class GrafanaArgs:
+    resources: Resources
+    host_port: int
+    clickhouse_plugin: str  # id@version, installed before the server starts
+
+
 class Grafana(pulumi.ComponentResource):
-    def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, platform: Platform, args: GrafanaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipelining-data:services:Grafana", "grafana", None, opts)
-        settings = platform.settings
-        image = pinned_image("grafana", settings.config.grafanaImage, parent=self)
+        image = pinned_image("grafana", args.resources.image, parent=self)
         self.admin_user = ADMIN_USER
         self.admin_password = generated_password("grafana-admin-password", parent=self)
         # encrypts the datasource password and other secrets in Grafana's database; the public default otherwise
@@ -53,8 +62,8 @@ class Grafana(pulumi.ComponentResource):
             ContainerSpec(
                 service="grafana",
                 image_id=image.image_id,
-                memory_mb=settings.memory_mb("grafana"),
-                cpus=settings.cpus("grafana"),
+                memory_mb=args.resources.memory_mb,
+                cpus=args.resources.cpus,
                 envs={
                     "GF_SECURITY_ADMIN_USER": ADMIN_USER,
                     "GF_SECURITY_ADMIN_PASSWORD__FILE": ADMIN_PASSWORD_FILE,
@@ -63,9 +72,9 @@ class Grafana(pulumi.ComponentResource):
                     "GF_USERS_ALLOW_SIGN_UP": "false",
                     "GF_ANALYTICS_REPORTING_ENABLED": "false",
                     # installed before the server starts
-                    "GF_PLUGINS_PREINSTALL_SYNC": settings.config.clickhousePlugin,
+                    "GF_PLUGINS_PREINSTALL_SYNC": args.clickhouse_plugin,
                 },
-                ports=[(HTTP_PORT, settings.host_ports.grafana)],
+                ports=[(HTTP_PORT, args.host_port)],
                 files={ADMIN_PASSWORD_FILE: self.admin_password, SECRET_KEY_FILE: self.secret_key},
                 volumes={"/var/lib/grafana": data_volume(platform, "grafana", "data", parent=self)},
                 entrypoint=["/bin/sh", "-c", START_SCRIPT, "grafana-start"],
@@ -74,5 +83,5 @@ class Grafana(pulumi.ComponentResource):
             ),
             parent=self,
         )
-        self.url = f"http://{settings.client_host}:{settings.host_ports.grafana}"
+        self.url = platform.url(args.host_port)
         self.register_outputs({"url": self.url, "adminUser": ADMIN_USER})

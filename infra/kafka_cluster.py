@@ -16,13 +16,23 @@ authorizer) listeners; KRaft adds CONTROLLER, on the stack's network only. Sourc
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
-from infra.containers import ContainerSpec, Health, Platform, data_volume, jvm_heap_mb, pinned_image, service_container
+from infra.containers import (
+    ContainerSpec,
+    Health,
+    Platform,
+    Resources,
+    data_volume,
+    jvm_heap_mb,
+    pinned_image,
+    service_container,
+)
 from infra.kafka_mode import ClusterMode
 from infra.kafka_topic import Topic
 from infra.settings import INTERNAL_KAFKA_PORT, Settings, broker_name
@@ -47,15 +57,42 @@ JVM_OVERHEAD_MB = 160
 class Flavour:
     """What differs between the two images."""
 
-    image_key: str
     api_versions_tool: str  # for the health probe
     volume_purpose: str  # part of the data volume's name: a new mode never mounts the other's data
 
 
 FLAVOURS = {
-    "zookeeper": Flavour("kafkaImage", "/usr/bin/kafka-broker-api-versions", "data"),  # cp-kafka: no .sh
-    "kraft": Flavour("kafkaKraftImage", "/opt/kafka/bin/kafka-broker-api-versions.sh", "kraft-data"),
+    "zookeeper": Flavour("/usr/bin/kafka-broker-api-versions", "data"),  # cp-kafka: no .sh
+    "kraft": Flavour("/opt/kafka/bin/kafka-broker-api-versions.sh", "kraft-data"),
 }
+
+
+@dataclass(frozen=True)
+class TopicArgs:
+    name: str
+    partitions: int
+    replication_factor: int
+
+
+@dataclass(frozen=True)
+class KafkaArgs:
+    """The cluster as the settings describe it: its mode and image, each node's environment (`node_environment`)
+    and published port, and the topic."""
+
+    mode: str
+    resources: Resources  # per node
+    node_environments: tuple[Mapping[str, str], ...]  # node 1..n, without the KRaft cluster id (from state)
+    host_ports: tuple[int, ...]  # node 1..n's EXTERNAL listener on the host
+    advertised_host: str  # where the EXTERNAL listeners are published: loopback (docs/security.md)
+    bootstrap_servers: str  # the INTERNAL listeners, as the stack's containers reach them
+    topic: TopicArgs
+    allow_destructive_changes: bool  # a mode switch starts the cluster's data anew
+
+
+def node_environment(settings: Settings, index: int, zookeeper_connect: str | None) -> dict[str, str]:
+    """Node `index`'s environment in the settings' mode (ZooKeeper mode when `zookeeper_connect` is given)."""
+    mode_env = zookeeper_env(settings, index, zookeeper_connect) if zookeeper_connect else kraft_env(settings, index)
+    return {**cluster_env(settings), **mode_env}
 
 
 def broker_probe(tool: str, port: int) -> str:
@@ -92,7 +129,7 @@ def listeners_env(settings: Settings, index: int, with_controller: bool) -> dict
 def cluster_env(settings: Settings) -> dict[str, str]:
     """What every node of either mode shares: replication from the node count, no auto-created topics."""
     replication = settings.replication_factor
-    heap_mb = jvm_heap_mb(settings.memory_mb("kafka"))
+    heap_mb = jvm_heap_mb(settings.config.kafkaMemoryMb)
     return {
         "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": str(replication),
         "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": str(replication),
@@ -131,25 +168,27 @@ def kraft_env(settings: Settings, index: int) -> dict[str, str]:
 
 class KafkaCluster(pulumi.ComponentResource):
     def __init__(
-        self, platform: Platform, zookeeper: ZooKeeper | None, opts: pulumi.ResourceOptions | None = None
+        self,
+        platform: Platform,
+        args: KafkaArgs,
+        zookeeper: ZooKeeper | None,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("pipelining-data:services:KafkaCluster", "kafka", None, opts)
-        settings = platform.settings
-        self.mode = settings.config.kafkaMode
+        self.mode = args.mode
         flavour = FLAVOURS[self.mode]
         # registered first: a refused mode switch stops `up` before any node or volume is touched
-        guard = ClusterMode("kafka-mode", self.mode, settings.config.allowDestructiveSchemaChanges,
+        guard = ClusterMode("kafka-mode", self.mode, args.allow_destructive_changes,
                             opts=pulumi.ResourceOptions(parent=self))  # fmt: skip
-        self.image = pinned_image("kafka", getattr(settings.config, flavour.image_key), parent=self)
+        self.image = pinned_image("kafka", args.resources.image, parent=self)
         self.cluster_id = self._cluster_id() if self.mode == "kraft" else None
         self.brokers = [
-            self._node(platform, flavour, index, zookeeper, guard)
-            for index in range(1, settings.config.kafkaBrokers + 1)
+            self._node(platform, args, flavour, index, zookeeper, guard) for index in range(1, len(args.host_ports) + 1)
         ]
-        self.bootstrap_servers = ",".join(settings.bootstrap_servers)
-        self.host_bootstrap_servers = ",".join(f"{settings.kafka_host}:{port}" for port in settings.broker_host_ports)
-        self.topic = self._topic(settings)
-        self.register_outputs({"bootstrapServers": self.bootstrap_servers, "topic": settings.config.topic})
+        self.bootstrap_servers = args.bootstrap_servers
+        self.host_bootstrap_servers = ",".join(f"{args.advertised_host}:{port}" for port in args.host_ports)
+        self.topic = self._topic(args.topic)
+        self.register_outputs({"bootstrapServers": self.bootstrap_servers, "topic": args.topic.name})
 
     def _cluster_id(self) -> pulumi.Output[str]:
         """Generated on the first `up` of a KRaft stack and kept in its state: never changes afterwards."""
@@ -157,26 +196,29 @@ class KafkaCluster(pulumi.ComponentResource):
         return generated.hex.apply(kraft_cluster_id)
 
     def _node(
-        self, platform: Platform, flavour: Flavour, index: int, zookeeper: ZooKeeper | None, guard: ClusterMode
+        self,
+        platform: Platform,
+        args: KafkaArgs,
+        flavour: Flavour,
+        index: int,
+        zookeeper: ZooKeeper | None,
+        guard: ClusterMode,
     ) -> docker.Container:
-        settings = platform.settings
         name = broker_name(index)
-        envs: dict[str, pulumi.Input[str]] = {**cluster_env(settings)}
-        if zookeeper is not None:
-            envs.update(zookeeper_env(settings, index, zookeeper.connect))
-        elif self.cluster_id is not None:
-            envs.update(kraft_env(settings, index), CLUSTER_ID=self.cluster_id)
+        envs: dict[str, pulumi.Input[str]] = {**args.node_environments[index - 1]}
+        if self.cluster_id is not None:
+            envs["CLUSTER_ID"] = self.cluster_id
         volume = data_volume(platform, name, flavour.volume_purpose, parent=self, depends_on=[guard])
         return service_container(
             platform,
             ContainerSpec(
                 service=name,
                 image_id=self.image.image_id,
-                memory_mb=settings.memory_mb("kafka"),
-                cpus=settings.cpus("kafka"),
+                memory_mb=args.resources.memory_mb,
+                cpus=args.resources.cpus,
                 envs=envs,
-                ports=[(EXTERNAL_KAFKA_PORT, settings.host_ports.broker(index))],
-                bind_address=settings.kafka_host,  # never bindAddress: PLAINTEXT, no authorizer
+                ports=[(EXTERNAL_KAFKA_PORT, args.host_ports[index - 1])],
+                bind_address=args.advertised_host,  # never bindAddress: PLAINTEXT, no authorizer
                 volumes={LOG_DIR: volume},
                 health=Health(
                     broker_probe(flavour.api_versions_tool, INTERNAL_KAFKA_PORT),
@@ -189,14 +231,14 @@ class KafkaCluster(pulumi.ComponentResource):
             depends_on=[guard, *([zookeeper.container] if zookeeper is not None else [])],
         )
 
-    def _topic(self, settings: Settings) -> Topic:
+    def _topic(self, topic: TopicArgs) -> Topic:
         """Created through the EXTERNAL listeners once every node is healthy."""
         return Topic(
             "topic",
-            name=settings.config.topic,
+            name=topic.name,
             cluster=self.cluster_id.apply(lambda cluster_id: f"kraft:{cluster_id}") if self.cluster_id else self.mode,
-            partitions=settings.config.topicPartitions,
-            replication_factor=settings.replication_factor,
+            partitions=topic.partitions,
+            replication_factor=topic.replication_factor,
             bootstrap_servers=self.host_bootstrap_servers,
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.brokers),
         )

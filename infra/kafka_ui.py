@@ -9,6 +9,9 @@ Sources: docs/upstream.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import pulumi
 
 from core.containers import SECRETS_DIR
@@ -16,6 +19,7 @@ from infra.containers import (
     ContainerSpec,
     Health,
     Platform,
+    Resources,
     jvm_heap_mb,
     pinned_image,
     service_container,
@@ -45,16 +49,24 @@ def kafka_ui_environment(settings: Settings, bootstrap_servers: str) -> dict[str
         "KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS": bootstrap_servers,
         "KAFKA_CLUSTERS_0_READONLY": "true",
         "DYNAMIC_CONFIG_ENABLED": "false",
-        "JAVA_OPTS": f"-Xmx{jvm_heap_mb(settings.memory_mb('kafkaUi'))}m",
+        "JAVA_OPTS": f"-Xmx{jvm_heap_mb(settings.config.kafkaUiMemoryMb)}m",
         **LOGIN_ENVIRONMENT,  # the password itself is a file under CONFIG_TREE (a container upload, a Secret volume)
     }
 
 
+@dataclass(frozen=True)
+class KafkaUiArgs:
+    resources: Resources
+    host_port: int
+    environment: Mapping[str, str]  # `kafka_ui_environment`: the same on every platform
+
+
 class KafkaUi(pulumi.ComponentResource):
-    def __init__(self, platform: Platform, kafka: KafkaCluster, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, platform: Platform, args: KafkaUiArgs, kafka: KafkaCluster, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("pipelining-data:services:KafkaUi", "kafka-ui", None, opts)
-        settings = platform.settings
-        image = pinned_image("kafka-ui", settings.config.kafkaUiImage, parent=self)
+        image = pinned_image("kafka-ui", args.resources.image, parent=self)
         self.user = USER
         self.password = generated_password("kafka-ui-password", parent=self)
         self.container = service_container(
@@ -62,16 +74,16 @@ class KafkaUi(pulumi.ComponentResource):
             ContainerSpec(
                 service=SERVICE,
                 image_id=image.image_id,
-                memory_mb=settings.memory_mb("kafkaUi"),
-                cpus=settings.cpus("kafkaUi"),
-                envs=kafka_ui_environment(settings, kafka.bootstrap_servers),
+                memory_mb=args.resources.memory_mb,
+                cpus=args.resources.cpus,
+                envs=dict(args.environment),
                 files={PASSWORD_FILE: self.password},
-                ports=[(UI_PORT, settings.host_ports.kafka_ui)],
+                ports=[(UI_PORT, args.host_port)],
                 health=Health.http(UI_PORT, "/actuator/health", start_period_s=30),
                 wait=False,  # nothing waits for the UI
             ),
             parent=self,
             depends_on=kafka.brokers,
         )
-        self.url = f"http://{settings.client_host}:{settings.host_ports.kafka_ui}"
+        self.url = platform.url(args.host_port)
         self.register_outputs({"url": self.url, "user": USER})

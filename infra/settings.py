@@ -369,12 +369,6 @@ class Settings:
         """The address a program on this machine uses to reach a published port."""
         return "127.0.0.1" if self.config.bindAddress == "0.0.0.0" else self.config.bindAddress
 
-    def memory_mb(self, service: str) -> int:
-        return int(getattr(self.config, f"{service}MemoryMb"))
-
-    def cpus(self, service: str) -> float:
-        return float(getattr(self.config, f"{service}Cpus"))
-
     def schema_spec(self) -> SchemaSpec:
         return SchemaSpec(
             shape=self.shape,

@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import pulumi
 
-from infra.containers import ContainerSpec, Health, Platform, data_volume, jvm_heap_mb, pinned_image, service_container
+from infra.containers import (
+    ContainerSpec,
+    Health,
+    Platform,
+    Resources,
+    data_volume,
+    jvm_heap_mb,
+    pinned_image,
+    service_container,
+)
 
 CLIENT_PORT = 2181
 ZOOKEEPER_USER = "1000:1000"  # the image's `zookeeper` user and group, which own /conf, /data, /datalog, /logs
 
 
 class ZooKeeper(pulumi.ComponentResource):
-    def __init__(self, platform: Platform, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, platform: Platform, resources: Resources, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("pipelining-data:services:ZooKeeper", "zookeeper", None, opts)
-        settings = platform.settings
-        image = pinned_image("zookeeper", settings.config.zookeeperImage, parent=self)
-        heap_mb = jvm_heap_mb(settings.memory_mb("zookeeper"))
+        image = pinned_image("zookeeper", resources.image, parent=self)
+        heap_mb = jvm_heap_mb(resources.memory_mb)
         self.container = service_container(
             platform,
             ContainerSpec(
                 service="zookeeper",
                 image_id=image.image_id,
-                memory_mb=settings.memory_mb("zookeeper"),
-                cpus=settings.cpus("zookeeper"),
+                memory_mb=resources.memory_mb,
+                cpus=resources.cpus,
                 envs={
                     "ZOO_AUTOPURGE_PURGEINTERVAL": "24",  # hours; 0 (the image's default) never purges
                     "ZOO_AUTOPURGE_SNAPRETAINCOUNT": "3",

@@ -50,7 +50,7 @@ def deployment_spec(settings: Settings, image: pulumi.Input[str]) -> dict[str, A
                             {"name": name, "value": value}
                             for name, value in sorted(generator_environment(settings).items())
                         ],
-                        "resources": memory(settings.memory_mb("generator")),
+                        "resources": memory(settings.config.generatorMemoryMb),
                         "startupProbe": {**probe, "initialDelaySeconds": 10},
                         "livenessProbe": probe,
                     }

@@ -44,7 +44,7 @@ def chart_values(settings: Settings, bootstrap_servers: str) -> dict[str, Any]:
         "fullnameOverride": RELEASE,
         "image": image_values(settings.config.kafkaUiImage),
         "envs": {"config": kafka_ui_environment(settings, bootstrap_servers)},
-        "resources": memory(settings.memory_mb("kafkaUi")),
+        "resources": memory(settings.config.kafkaUiMemoryMb),
         "service": {"type": "ClusterIP"},
         "podLabels": stack_labels(settings),
         "volumes": [{"name": LOGIN_VOLUME, "secret": {"secretName": LOGIN_SECRET}}],

@@ -86,12 +86,12 @@ def storage(settings: Settings) -> dict[str, Any]:
 
 
 def node_pool_spec(settings: Settings) -> dict[str, Any]:
-    heap = jvm_heap_mb(settings.memory_mb("kafka"))
+    heap = jvm_heap_mb(settings.config.kafkaMemoryMb)
     return {
         "replicas": settings.config.kafkaBrokers,
         "roles": ["controller", "broker"],
         "storage": storage(settings),
-        "resources": memory(settings.memory_mb("kafka")),
+        "resources": memory(settings.config.kafkaMemoryMb),
         "jvmOptions": {"-Xms": f"{heap}m", "-Xmx": f"{heap}m"},
     }
 
