@@ -93,7 +93,7 @@ $(MUTATE_STAMP): requirements.txt requirements-dev.txt requirements-mutate.txt g
 MUTMUT := PYTHONPATH=$(CURDIR)/mutants $(MUTATE_VENV)/bin/mutmut
 # Workers at once: most of a test's time is spent waiting on a broker or ClickHouse, not on a core.
 MUTATE_JOBS ?= 6
-TESTS_HASH = cat tests/*.py testbed/*.py | sha256sum | cut -c1-16
+TESTS_HASH = find tests testbed -name "*.py" | sort | xargs cat | sha256sum | cut -c1-16
 
 mutate: $(MUTATE_STAMP) ## mutation testing (mutmut; about an hour on 2 cores, then incremental); scores into docs/mutation.md
 	@# mutants/ must exist before Python starts, or the import system never looks in it

@@ -1,6 +1,6 @@
 """The ClickHouse plugin's macros, expanded as the pinned plugin does it (grafana/clickhouse-datasource v4.20.0:
 `pkg/macros/macros.go` through grafana/macropro v1.0.1; docs/upstream.md). Its own test cases are ours
-(tests/test_grafana_model.py).
+(tests/dashboards/test_macros_and_alerts.py).
 
 Grafana expands these before the query reaches ClickHouse; `verify` (as the reader user, on a deployed stack) and
 the tests (on chdb) run the dashboard's and the rules' SQL after the same expansion. The engine, as the plugin has

@@ -8,7 +8,7 @@ granules of that range are read — and `$__timeInterval_ms(c)` buckets it.
 Time series read one of two sources, chosen inside the query by the panel's interval: the raw table below
 a minute, the per-minute rollup (`ROLLUP_GRAIN_S`) from a minute up, so a 30-day range reads ~43 k rollup
 rows instead of ~26 M reports. The inactive branch's filter is a constant false, and ClickHouse reads
-nothing for it. Both branches give the same points over whole minutes (tests/test_grafana_queries.py); over a
+nothing for it. Both branches give the same points over whole minutes (tests/dashboards/test_panels.py); over a
 range starting mid-minute the rollup's first point covers that whole minute.
 """
 

@@ -13,6 +13,7 @@ cannot be read without the passphrase, so it is not checked here (`pulumi up` ch
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import runpy
 import sys
@@ -162,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.services:
         path = stack_file(ROOT, args.stack)
         raw = read_stack_config(path)[0] if path.exists() else {}
-        print(" ".join(services(args.stack, raw)))
+        print(" ".join(services(args.stack, raw)), flush=True)
+        # Pulumi's mocks leave their event loop open: interpreter teardown would print an "Exception ignored"
+        # traceback now and then on stderr, which `make logs` shows; nothing is left to flush or close
+        os._exit(0)
     else:
         print(f"{args.prefix}: {summary}")
     return 0

@@ -44,7 +44,7 @@ class Kind:
 KINDS = {
     "sql": Kind(
         files=("sql/*.sql",),
-        tests=("tests/test_schema.py", "tests/test_schema_provider.py", "tests/test_grafana_queries.py"),
+        tests=("tests/ddl/test_render.py", "tests/infra/test_clickhouse_schema.py", "tests/dashboards/test_panels.py"),
         operators=(
             Operator("drop-where", r"\n\s*WHERE [^\n;]*", ""),
             Operator("flip->=", r">=", "<"),
@@ -61,7 +61,7 @@ KINDS = {
     ),
     "shell": Kind(
         files=("scripts/*.sh",),
-        tests=("tests/test_make_targets.py", "tests/test_workflow.py"),
+        tests=("tests/project/test_make_targets.py", "tests/project/test_workflows.py"),
         operators=(
             Operator("negate-==", r" == ", " != "),
             Operator("negate-!=", r" != ", " == "),
@@ -75,7 +75,7 @@ KINDS = {
     ),
     "workflow": Kind(
         files=(".github/workflows/*.yml",),
-        tests=("tests/test_workflow.py",),
+        tests=("tests/project/test_workflows.py",),
         operators=(
             Operator("false-to-true", r": false\b", ": true"),
             Operator("always-to-success", r"always\(\)", "success()"),

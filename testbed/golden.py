@@ -1,5 +1,5 @@
 """What a run of the program registered, as plain JSON: the Docker stack's resources must stay byte-identical
-while other platforms are added beside it (tests/test_docker_unchanged.py, tests/fixtures/docker-program.json)."""
+while other platforms are added beside it (tests/infra/test_docker_unchanged.py, tests/fixtures/docker-program.json)."""
 
 from __future__ import annotations
 

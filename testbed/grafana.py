@@ -1,6 +1,6 @@
 """What Grafana does with a rule's result, for tests: the alert chain (reduce, threshold) evaluated over a
-query's real result, as Grafana's own code does it (GRAFANA_SOURCE; tests/test_grafana_model.py checks the
-model against the cases of Grafana's own tests). The macros are expanded by `dashboards.macros`."""
+query's real result, as Grafana's own code does it (GRAFANA_SOURCE; tests/dashboards/test_macros_and_alerts.py
+checks the model against the cases of Grafana's own tests). The macros are expanded by `dashboards.macros`."""
 
 from __future__ import annotations
 

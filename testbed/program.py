@@ -14,8 +14,8 @@ import yaml
 
 from infra.kubernetes.platform_stack import platform_outputs
 from infra.settings import PORT_KEYS, PROJECT
+from testbed.repo import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = REPO_ROOT / "__main__.py"
 FLOATING_TAG = "latest"  # the tag every pinning rule refuses; tests build refused references from it
 CONTAINER = "docker:index/container:Container"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 
 OURS = {"core", "generator", "ddl", "dashboards", "policy", "verify", "infra"}
 # what each package may import of ours (itself always)

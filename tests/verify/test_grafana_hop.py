@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -20,14 +19,15 @@ from core.contract import ReportShape
 from dashboards.alerts import EVALUATION_INTERVAL_S
 from ddl.spec import SchemaSpec
 from testbed.broker import free_port
-from tests.conftest import look_further
+from testbed.repo import REPO_ROOT
+from testbed.verify_output import look_further
 from verify import __main__ as verify_main
 from verify import grafana_hop
 from verify.checks import Checks, Failed
 from verify.clickhouse_hop import landing_bound_s
 from verify.grafana_hop import RULES_PATH, GrafanaHop, basic_auth_get
 
-FIXTURES = Path(__file__).parent / "fixtures" / "grafana"
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "grafana"
 USER, PASSWORD = "admin", "s3cret"
 RULES = ["mid price above threshold", "no new rows"]
 HEALTHY = {

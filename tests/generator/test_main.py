@@ -27,9 +27,9 @@ from generator import health, sinks
 from generator.sinks import KafkaSink, StdoutSink
 from testbed.broker import TansuBroker, abandon, free_port, read_topic, wait_until_stored
 from testbed.contract import assert_valid_report
+from testbed.generator_process import SUMMARY
 from testbed.modules import rebuilt
 from testbed.tcp_proxy import TcpProxy
-from tests.conftest import SUMMARY
 
 FAST_FAILURE = {"KAFKA_DELIVERY_TIMEOUT_MS": "1500", "KAFKA_LINGER_MS": "0"}
 

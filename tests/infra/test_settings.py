@@ -16,7 +16,7 @@ from ddl.spec import SchemaSpec
 from infra.settings import KEYS, PROJECT, Config, SettingsError, derived_port_base, settings_from
 from testbed.modules import rebuilt
 from testbed.program import dev_config
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 
 
 def test_pulumi_yaml_declares_every_key_with_the_programs_type_and_default() -> None:

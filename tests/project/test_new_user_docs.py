@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -30,7 +30,7 @@ def test_make_docs_says_so_when_nothing_changed(capsys: pytest.CaptureFixture[st
         import render_docs  # noqa: PLC0415 -- a script, not a package
     finally:
         sys.path.remove(str(REPO_ROOT / "scripts"))
-    assert render_docs.main([]) == 0  # the checkout is current (tests/test_program_settings.py)
+    assert render_docs.main([]) == 0  # the checkout is current (tests/infra/test_settings.py)
     assert capsys.readouterr().out == f"make docs: nothing changed ({len(render_docs.GENERATED)} files up to date)\n"
 
 

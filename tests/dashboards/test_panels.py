@@ -22,7 +22,7 @@ from ddl.spec import SchemaSpec
 from generator.report import ReportFactory
 from testbed.clickhouse import ChdbClient, apply_schema, as_kafka_rows, shared_session
 from testbed.grafana import raw_branch_only, reduce_stage, threshold_stage
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 
 THRESHOLD = 9.9
 FRESHNESS_MINUTES = 5

@@ -27,7 +27,7 @@ from testbed.program import (
     run_program,
     unwrap,
 )
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 from verify.__main__ import REQUIRED_OUTPUTS
 
 BUILT = "docker:index/image:Image"
@@ -361,7 +361,7 @@ NUMERIC_RULE = re.compile(r"an? (?:integer|number) from (\S+) to (\S+)|a number 
 
 def numeric_ends(end: int) -> dict[str, str]:
     """Every numeric key of the Docker platform at its smallest (end 0) or its largest (end 1) accepted value
-    (tests/test_kubernetes_program.py covers the Kubernetes-only keys)."""
+    (tests/infra/kubernetes/test_stack.py covers the Kubernetes-only keys)."""
     values = {}
     for key in KEYS:
         match = NUMERIC_RULE.fullmatch(key.accepted) if key.name not in KUBERNETES_ONLY else None

@@ -26,7 +26,7 @@ from infra.kafka_topic import TopicProvider
 from testbed.broker import TansuBroker, abandon, free_port
 from testbed.clickhouse import ChdbClient, ReaderStandIn, apply_schema
 from testbed.tcp_proxy import TcpProxy
-from tests.conftest import look_further
+from testbed.verify_output import look_further
 from verify import __main__ as verify_main
 from verify import checks as checks_module
 from verify import clickhouse_hop, kafka_hop

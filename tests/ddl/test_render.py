@@ -17,7 +17,7 @@ from ddl.spec import READER_LIMITS, READER_QUERY_TIMEOUT_S, SchemaSpec, mid_pric
 from generator.report import ReportFactory
 from testbed.clickhouse import ChdbClient, apply_schema, as_kafka_rows, kafka_stand_in
 from testbed.contract import parse_report
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 
 
 def fresh_spec(**changes: object) -> SchemaSpec:
@@ -168,7 +168,7 @@ def profile_settings(profile: str) -> dict[str, str]:
 def test_the_reader_profile_bounds_every_query_and_only_the_timeout_changes_within_min_max() -> None:
     """A Grafana viewer's query cannot set max_execution_time to 0 (unlimited) or above the bound, and memory,
     rows, bytes, results and threads are bounded and constant (chdb keeps no users: the behaviour is checked by
-    `make verify` live, and by the reader stand-in in tests/test_verify.py)."""
+    `make verify` live, and by the reader stand-in in tests/verify/test_verify.py)."""
     profile = next(o for o in schema_objects(SchemaSpec()) if o.kind == "access").create[0]
     settings = profile_settings(profile)
     assert settings.pop("readonly") == "1"

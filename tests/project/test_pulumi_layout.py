@@ -23,7 +23,7 @@ import yaml
 from infra.clickhouse_schema import SchemaProvider
 from infra.kafka_mode import ModeProvider
 from infra.kafka_topic import TopicProvider
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 
 
 def project() -> dict:

@@ -15,7 +15,7 @@ import pytest
 
 from core.images import pin_level
 from infra.settings import KEYS
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 
 DIGEST = "sha256:" + "e" * 64
 

@@ -17,8 +17,9 @@ import pytest
 from core.contract import ReportShape
 from testbed.broker import TansuBroker, free_port, read_topic, wait_until_stored
 from testbed.contract import assert_valid_report
+from testbed.generator_process import SUMMARY, run_generator
+from testbed.repo import REPO_ROOT
 from testbed.tcp_proxy import TcpProxy
-from tests.conftest import REPO_ROOT, SUMMARY, run_generator
 
 
 def summary(stderr: str) -> dict[str, str]:

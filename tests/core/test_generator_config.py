@@ -9,7 +9,7 @@ import pytest
 from core.contract import ReportShape
 from core.generator_config import SETTINGS, GeneratorConfig, environment_for, load_config
 from testbed.modules import rebuilt
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 
 
 def test_defaults_are_the_original_ones() -> None:

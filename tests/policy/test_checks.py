@@ -26,7 +26,7 @@ from policy.checks import BUILT_IMAGE as BUILT
 from policy.checks import CONTAINER, POLICIES, REMOTE_IMAGE, environment, keep_secret_markers
 from policy.kubernetes_checks import KUBERNETES_POLICIES
 from testbed.program import FLOATING_TAG, SECRET_SIGNATURE, SECRET_SIGNATURE_VALUE, dev_config, run_program
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # how the engine sends a value unknown during preview
 POLICY = {policy.name: policy for policy in POLICIES}

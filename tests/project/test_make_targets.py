@@ -17,7 +17,7 @@ import yaml
 from infra.check import new_stack_config
 from infra.provider_support import FORCE_DELETE_WAIT_S
 from infra.settings import KEYS, PORT_KEYS
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 
 BASE_TOOLS = (
     "make",

@@ -19,8 +19,9 @@ from infra.kubernetes.strimzi import broker_config
 from infra.kubernetes.versions import LOWEST_KUBERNETES, STRIMZI_API
 from infra.settings import settings_from
 from testbed.kubernetes import DEFAULT_CONFIG, charts, manifests, pipeline_program, platform_program
+from testbed.repo import REPO_ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures" / "kubernetes"
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "kubernetes"
 STRIMZI = FIXTURES / "strimzi-1.2.0"
 CRDS = {
     "Kafka": "040-Crd-kafka.yaml",

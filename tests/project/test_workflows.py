@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO_ROOT
+from testbed.repo import REPO_ROOT
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "preview.yml"
 
