@@ -168,7 +168,7 @@ def profile_settings(profile: str) -> dict[str, str]:
 def test_the_reader_profile_bounds_every_query_and_only_the_timeout_changes_within_min_max() -> None:
     """A Grafana viewer's query cannot set max_execution_time to 0 (unlimited) or above the bound, and memory,
     rows, bytes, results and threads are bounded and constant (chdb keeps no users: the behaviour is checked by
-    `make verify` live, and by the reader stand-in in tests/verify/test_verify.py)."""
+    `make verify` live, and by the reader stand-in in tests/verify/test_clickhouse_hop.py)."""
     profile = next(o for o in schema_objects(SchemaSpec()) if o.kind == "access").create[0]
     settings = profile_settings(profile)
     assert settings.pop("readonly") == "1"
