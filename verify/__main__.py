@@ -88,9 +88,10 @@ def stack_outputs(args: argparse.Namespace) -> dict[str, Any]:
             outputs = None
         if not isinstance(outputs, dict):
             raise UsageError(f"no outputs for stack {args.stack!r}: {_last_line(found.stderr)}")
-    if outputs.get("platform", "docker") != "docker":
+    platform = outputs.get("platform", "docker")
+    if platform != "docker":
         raise UsageError(
-            f"stack {args.stack!r} runs on platform {outputs['platform']}: make verify checks Docker stacks only "
+            f"stack {args.stack!r} runs on platform {platform}: make verify checks Docker stacks only "
             "so far (a Kubernetes stack's live proof comes with its ClickHouse and Grafana; docs/kubernetes.md)"
         )
     missing = [key for key in REQUIRED_OUTPUTS if key not in outputs]
