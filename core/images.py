@@ -21,7 +21,7 @@ MOVING_TAG = re.compile(r"(^|[-_.])(latest|main|master|nightly|edge|dev|stable|l
 def pin_level(reference: str) -> str | None:
     """ "digest" for an image id or a reference with a digest (`repo[:tag]@sha256:…`), "tag" for a tag that names
     one build (a full version or a content hash), None for anything that can move: no tag, `latest`, `main`,
-    a major-only `:12`, `:latest-ubuntu` (the rule the policy pack enforces too)."""
+    a major-only `:12`, a `latest-ubuntu` tag (the rule the policy pack enforces too)."""
     if IMAGE_ID.fullmatch(reference) or IMAGE_DIGEST.search(reference):
         return "digest"
     if "@" in reference or reference.startswith("sha256:"):
