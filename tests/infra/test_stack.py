@@ -411,7 +411,9 @@ def outputs_read_by_verify() -> tuple[set[str], set[str]]:
     testing's copies of a function (`…__mutmut_<n>`) are not the code as written: skipped."""
     required, optional = set(), set()
     for path in sorted((REPO_ROOT / "verify").glob("*.py")):
-        for function in ast.walk(ast.parse(path.read_text())):
+        module = ast.parse(path.read_text())
+        defined = [*module.body, *(n for c in module.body if isinstance(c, ast.ClassDef) for n in c.body)]
+        for function in defined:  # module and class level: a nested function belongs to its enclosing one
             if not isinstance(function, ast.FunctionDef) or re.search(r"__mutmut_\d+$", function.name):
                 continue
             for node in ast.walk(function):
