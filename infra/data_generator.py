@@ -40,6 +40,14 @@ def source_digest(root: Path = REPO_ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
+def build_args() -> docker.DockerBuildArgs:
+    """How the image is built on every platform: relative paths, so the same checkout gives the same inputs on
+    every machine."""
+    return docker.DockerBuildArgs(
+        context=os.path.relpath(REPO_ROOT), dockerfile=os.path.relpath(GENERATOR_DIR / "Dockerfile")
+    )
+
+
 def generator_environment(settings: Settings) -> dict[str, str]:
     """The generator's environment on every platform: the settings' report shape, topic and brokers, plus
     the heartbeat its health probe reads and its shutdown flush."""
@@ -76,10 +84,7 @@ class DataGenerator(pulumi.ComponentResource):
         built = docker.Image(
             "generator-build",
             image_name=f"{IMAGE_REPOSITORY}:{source_digest()}",
-            # relative paths: the same checkout gives the same inputs on every machine
-            build=docker.DockerBuildArgs(
-                context=os.path.relpath(REPO_ROOT), dockerfile=os.path.relpath(GENERATOR_DIR / "Dockerfile")
-            ),
+            build=build_args(),
             skip_push=True,  # local image: no registry involved
             opts=pulumi.ResourceOptions(parent=self),
         )

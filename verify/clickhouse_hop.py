@@ -14,8 +14,7 @@ from collections.abc import Sequence
 from functools import partial
 from urllib.parse import urlsplit
 
-from core.clickhouse import ClickHouseClient
-from core.clickhouse import SqlReader as SqlClient
+from core.clickhouse import ClickHouseClient, SqlReader
 from dashboards.alerts import pipeline_rules
 from dashboards.macros import TimeRange, expand_macros
 from dashboards.panels import queried_panels
@@ -57,7 +56,7 @@ def _positions(canaries: Sequence[Canary]) -> str:
 
 
 class ClickHouseHop:
-    def __init__(self, client: SqlClient, spec: SchemaSpec) -> None:
+    def __init__(self, client: SqlReader, spec: SchemaSpec) -> None:
         self._client = client
         self._spec = spec
         self._target = f"{spec.database}.{spec.target}"

@@ -4,7 +4,6 @@ health probe."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pulumi
@@ -12,10 +11,9 @@ import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 
 from infra.data_generator import (
-    GENERATOR_DIR,
     IMAGE_REPOSITORY,
-    REPO_ROOT,
     STOP_TIMEOUT_S,
+    build_args,
     generator_environment,
     health_command,
     source_digest,
@@ -72,10 +70,7 @@ class GeneratorDeployment(pulumi.ComponentResource):
         built = docker.Image(
             "generator-build",
             image_name=image_name(settings),
-            build=docker.DockerBuildArgs(
-                context=os.path.relpath(REPO_ROOT),
-                dockerfile=os.path.relpath(GENERATOR_DIR / "Dockerfile"),
-            ),
+            build=build_args(),
             skip_push=False,  # pushed with the credentials of `docker login <imageRegistry>`
             opts=pulumi.ResourceOptions(parent=self),
         )
