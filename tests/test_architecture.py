@@ -77,3 +77,25 @@ def test_the_generator_image_holds_every_module_the_generator_imports() -> None:
     copied = set(re.findall(r"^COPY (\w+)/\*\.py /app/\1/$", dockerfile, re.MULTILINE))
     admitted = set(re.findall(r"^!(\w+)/\*\.py$", (REPO_ROOT / ".dockerignore").read_text(), re.MULTILINE))
     assert copied == admitted == {"generator"} | ALLOWED["generator"]
+
+
+def component_signatures() -> dict[str, list[str]]:
+    """Every component class under infra/ (Docker and Kubernetes alike) -> the annotations of its __init__."""
+    found = {}
+    for path in modules("infra"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and any(
+                ast.unparse(base).endswith("ComponentResource") for base in node.bases
+            ):
+                init = next(item for item in node.body if isinstance(item, ast.FunctionDef) and item.name == "__init__")
+                arguments = [*init.args.args, *init.args.kwonlyargs]
+                found[node.name] = [ast.unparse(arg.annotation) for arg in arguments if arg.annotation is not None]
+    return found
+
+
+def test_components_of_either_platform_take_typed_args_not_the_settings() -> None:
+    """A component is built from what its platform's composition root (infra/stack.py, infra/kubernetes/stack.py)
+    hands it, so it can be built and tested alone and shows in its signature what it reads."""
+    signatures = component_signatures()
+    assert {"KafkaCluster", "StrimziKafka", "KafkaUiChart", "GeneratorDeployment", "StackNamespace"} <= set(signatures)
+    assert not {name: annotations for name, annotations in signatures.items() if "Settings" in annotations}

@@ -8,22 +8,32 @@ the UI asks for a login, as on Docker: its generated password is a Secret mounte
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.kafka_ui import CONFIG_TREE, PASSWORD_FILE, UI_PORT, USER, kafka_ui_environment
-from infra.kubernetes.namespace import StackNamespace, stack_labels
+from infra.kafka_ui import CONFIG_TREE, PASSWORD_FILE, UI_PORT, USER
+from infra.kubernetes.namespace import StackNamespace
 from infra.kubernetes.strimzi import StrimziKafka, memory
 from infra.kubernetes.versions import KAFKA_UI_CHART, KAFKA_UI_CHART_REPOSITORY, KAFKA_UI_CHART_VERSION
 from infra.passwords import generated_password
-from infra.settings import Settings
 
 RELEASE = "kafka-ui"  # fullnameOverride: the Deployment and Service are named this
 SERVICE_PORT = 80  # the chart's service.port
 LOGIN_SECRET = "kafka-ui-login"  # a Secret of ours: one key, the file the configtree import reads
 LOGIN_VOLUME = "login"
+EXTERNAL_SERVICE = f"{RELEASE}-external"  # ours, with exposure: loadBalancer
+
+
+@dataclasses.dataclass(frozen=True)
+class KafkaUiChartArgs:
+    image: str
+    memory_mb: int
+    environment: Mapping[str, str]  # `infra.kafka_ui.kafka_ui_environment`, as on Docker
+    load_balancer_ranges: tuple[str, ...] | None  # None: reached through `kubectl port-forward` only
 
 
 def image_values(reference: str) -> dict[str, str]:
@@ -39,31 +49,27 @@ def image_values(reference: str) -> dict[str, str]:
     return {"registry": "", "repository": name, "tag": tag}
 
 
-def chart_values(settings: Settings, bootstrap_servers: str) -> dict[str, Any]:
+def chart_values(args: KafkaUiChartArgs, labels: Mapping[str, str]) -> dict[str, Any]:
     return {
         "fullnameOverride": RELEASE,
-        "image": image_values(settings.config.kafkaUiImage),
-        "envs": {"config": kafka_ui_environment(settings, bootstrap_servers)},
-        "resources": memory(settings.config.kafkaUiMemoryMb),
+        "image": image_values(args.image),
+        "envs": {"config": dict(args.environment)},
+        "resources": memory(args.memory_mb),
         "service": {"type": "ClusterIP"},
-        "podLabels": stack_labels(settings),
+        "podLabels": dict(labels),
         "volumes": [{"name": LOGIN_VOLUME, "secret": {"secretName": LOGIN_SECRET}}],
         "volumeMounts": [{"name": LOGIN_VOLUME, "mountPath": CONFIG_TREE, "readOnly": True}],
     }
 
 
-def tunnel_command(settings: Settings) -> str:
-    return f"kubectl port-forward -n {settings.namespace} svc/{RELEASE} {UI_PORT}:{SERVICE_PORT}"
-
-
-def service_name(_settings: Settings) -> str:
-    return f"{RELEASE}-external"
+def tunnel_command(namespace: str) -> str:
+    return f"kubectl port-forward -n {namespace} svc/{RELEASE} {UI_PORT}:{SERVICE_PORT}"
 
 
 class KafkaUiChart(pulumi.ComponentResource):
     def __init__(
         self,
-        settings: Settings,
+        args: KafkaUiChartArgs,
         namespace: StackNamespace,
         kafka: StrimziKafka,
         opts: pulumi.ResourceOptions | None = None,
@@ -73,7 +79,7 @@ class KafkaUiChart(pulumi.ComponentResource):
         self.password = generated_password("kafka-ui-password", parent=self)
         login = k8s.core.v1.Secret(
             "kafka-ui-login",
-            metadata={"name": LOGIN_SECRET, "namespace": namespace.name, "labels": stack_labels(settings)},
+            metadata={"name": LOGIN_SECRET, "namespace": namespace.name, "labels": namespace.labels},
             string_data={PASSWORD_FILE.removeprefix(CONFIG_TREE): self.password},
             opts=namespace.options(self, []),
         )
@@ -84,19 +90,15 @@ class KafkaUiChart(pulumi.ComponentResource):
             version=KAFKA_UI_CHART_VERSION,
             repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=KAFKA_UI_CHART_REPOSITORY),
             namespace=namespace.name,
-            values=chart_values(settings, kafka.bootstrap_servers),
+            values=chart_values(args, namespace.labels),
             opts=namespace.options(self, [kafka.kafka, login]),
         )
-        self.url = f"http://127.0.0.1:{UI_PORT} (after: {tunnel_command(settings)})"
-        if settings.config.exposure == "loadBalancer":
-            metadata: Any = {
-                "name": service_name(settings),
-                "namespace": namespace.name,
-                "labels": stack_labels(settings),
-            }
+        self.url = f"http://127.0.0.1:{UI_PORT} (after: {tunnel_command(namespace.name)})"
+        if args.load_balancer_ranges is not None:
+            metadata: Any = {"name": EXTERNAL_SERVICE, "namespace": namespace.name, "labels": namespace.labels}
             spec: Any = {
                 "type": "LoadBalancer",
-                "loadBalancerSourceRanges": settings.config.loadBalancerSourceRanges.split(","),
+                "loadBalancerSourceRanges": list(args.load_balancer_ranges),
                 "selector": {"app.kubernetes.io/name": KAFKA_UI_CHART, "app.kubernetes.io/instance": RELEASE},
                 "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": "http", "protocol": "TCP"}],
             }
@@ -106,5 +108,5 @@ class KafkaUiChart(pulumi.ComponentResource):
                 spec=spec,
                 opts=namespace.options(self, [self.chart]),
             )
-            self.url = f"http://<EXTERNAL-IP> (kubectl get svc -n {settings.namespace} {service_name(settings)})"
+            self.url = f"http://<EXTERNAL-IP> (kubectl get svc -n {namespace.name} {EXTERNAL_SERVICE})"
         self.register_outputs({})

@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from infra.kubernetes.strimzi import broker_config
+from infra.kubernetes.stack import strimzi_args
 from infra.kubernetes.versions import LOWEST_KUBERNETES, STRIMZI_API
 from infra.settings import settings_from
 from testbed.kubernetes import DEFAULT_CONFIG, charts, manifests, pipeline_program, platform_program
@@ -123,7 +123,7 @@ def test_no_broker_property_is_one_strimzi_forbids() -> None:
     assert "log.dir" in prefixes and "controller." in prefixes
     for brokers in (1, 3):
         settings = settings_from({**DEFAULT_CONFIG, "kafkaBrokers": str(brokers)}, "pipelining-data", "alice")
-        config = broker_config(settings)
+        config = strimzi_args(settings).broker_config
         assert not [name for name in config if name.startswith(tuple(prefixes))]
         assert config["min.insync.replicas"] == min(brokers, 2)
         assert config["default.replication.factor"] == config["offsets.topic.replication.factor"] == brokers

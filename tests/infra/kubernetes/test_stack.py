@@ -133,11 +133,14 @@ def test_the_note_names_what_is_not_deployed_yet(alice) -> None:
 
 def test_a_platform_stack_of_another_strimzi_is_refused() -> None:
     from infra.kubernetes.namespace import check_platform  # noqa: PLC0415
+    from infra.kubernetes.stack import namespace_args  # noqa: PLC0415
 
-    settings = settings_from(DEFAULT_CONFIG, "pipelining-data", "alice")
-    with pytest.raises(SettingsError, match=r"platformStack=.* runs Strimzi 0\.49\.0: expected 1\.2\.0"):
-        check_platform(settings, {"strimziVersion": "0.49.0"})
-    assert check_platform(settings, {"strimziVersion": "1.2.0"}) == "1.2.0"
+    args = namespace_args(settings_from(DEFAULT_CONFIG, "pipelining-data", "alice"))
+    with pytest.raises(
+        SettingsError, match=r"^pipelining-data:platformStack=.* runs Strimzi 0\.49\.0: expected 1\.2\.0"
+    ):
+        check_platform(args, {"strimziVersion": "0.49.0"})
+    assert check_platform(args, {"strimziVersion": "1.2.0"}) == "1.2.0"
 
 
 def refused(config: dict[str, str]) -> list[str]:
