@@ -65,6 +65,16 @@ def our_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
 
 
+def refusal(result: subprocess.CompletedProcess[str], target: str, *names: str) -> str:
+    """What every refusal of ours is: exit 2 and one line, prefixed with its target, that names what was wrong
+    and what to do or what is accepted (`names`); the wording around them is free."""
+    assert result.returncode == 2, result.stderr
+    (line,) = our_lines(result)
+    assert line.startswith(f"make {target}: "), line
+    assert [name for name in names if name not in line] == [], line
+    return line
+
+
 @pytest.mark.parametrize("target", ["up", "preview", "destroy"])
 def test_every_missing_prerequisite_is_named_at_once_one_line_each(tmp_path: Path, target: str) -> None:
     result = run_make(target, bin_dir(tmp_path))  # neither the Pulumi CLI nor docker
@@ -84,18 +94,12 @@ def test_every_missing_prerequisite_is_named_at_once_one_line_each(tmp_path: Pat
 
 def test_without_a_reachable_docker_engine_make_up_exits_2_with_one_line(tmp_path: Path) -> None:
     result = run_make("up", bin_dir(tmp_path, {"pulumi": 0, "docker": 1}))
-    assert result.returncode == 2
-    assert our_lines(result) == [
-        "make up: the Docker engine is not reachable: start Docker (or set DOCKER_HOST) and check with 'docker info'"
-    ]
+    refusal(result, "up", "Docker engine is not reachable", "DOCKER_HOST", "'docker info'")
 
 
 def test_a_bad_stack_name_is_refused(tmp_path: Path) -> None:
     result = run_make("preview", bin_dir(tmp_path, {"pulumi": 0, "docker": 0}), "STACK=../x")
-    assert result.returncode == 2
-    assert our_lines(result) == [
-        "make preview: STACK='../x' is not accepted: expected letters, digits, '.', '_' or '-'"
-    ]
+    refusal(result, "preview", "STACK='../x'", "expected letters, digits, '.', '_' or '-'")
 
 
 SELECT_FAILURE = "error: failed to load checkpoint: incorrect passphrase"
@@ -148,8 +152,7 @@ def new_stack() -> Iterator[str]:
 
 def test_make_stack_needs_a_name(tmp_path: Path) -> None:
     result = run_make("stack", bin_dir(tmp_path))
-    assert result.returncode == 2
-    assert our_lines(result) == ["make stack: NAME is required, e.g. make stack NAME=alice"]
+    refusal(result, "stack", "NAME is required", "make stack NAME=")
 
 
 def test_make_stacks_without_the_pulumi_cli_exits_2(tmp_path: Path) -> None:
@@ -214,11 +217,7 @@ def test_the_generated_passphrase_file_is_always_owner_only(tmp_path: Path) -> N
 @pytest.mark.parametrize("target", ["preview", "destroy", "outputs"])
 def test_an_unknown_stack_is_one_line_and_never_created(tmp_path: Path, target: str) -> None:
     result = run_with_state(target, recording_pulumi(tmp_path, existing=("dev",)), tmp_path, "STACK=dve")
-    assert result.returncode == 2
-    assert our_lines(result) == [
-        f"make {target}: no stack 'dve' in this checkout's state: 'make stacks' lists them, "
-        "'make stack NAME=dve' creates it"
-    ]
+    refusal(result, target, "no stack 'dve'", "'make stacks'", "'make stack NAME=dve'")
     assert "stack init" not in (tmp_path / "pulumi.log").read_text()
 
 
@@ -232,10 +231,7 @@ def test_up_creates_a_missing_stack(tmp_path: Path, new_stack: str) -> None:
 @pytest.mark.parametrize(("target", "variable"), [("stack", "NAME"), ("outputs", "STACK")])
 def test_a_name_with_a_space_is_refused(tmp_path: Path, target: str, variable: str) -> None:
     result = run_with_state(target, recording_pulumi(tmp_path), tmp_path, f"{variable}=a b")
-    assert result.returncode == 2
-    assert our_lines(result) == [
-        f"make {target}: {variable}='a b' is not accepted: expected letters, digits, '.', '_' or '-'"
-    ]
+    refusal(result, target, f"{variable}='a b'", "expected letters, digits, '.', '_' or '-'")
     assert not (tmp_path / "pulumi.log").exists()
 
 
@@ -292,10 +288,7 @@ def test_status_shows_each_service_state_and_health(tmp_path: Path) -> None:
 
 def test_status_of_a_stack_without_containers_is_one_line(tmp_path: Path) -> None:
     result = docker_make(tmp_path, "status", "STACK=alice")
-    assert result.returncode == 2
-    assert our_lines(result) == [
-        "make status: no containers of stack 'alice' on this Docker engine: make up STACK=alice"
-    ]
+    refusal(result, "status", "no containers of stack 'alice'", "make up STACK=alice")
 
 
 @pytest.mark.parametrize(("follow", "expected"), [("", "logs --tail 200 "), ("1", "logs --tail 200 --follow ")])
@@ -306,23 +299,12 @@ def test_logs_of_a_service_by_its_name(tmp_path: Path, follow: str, expected: st
 
 
 def test_logs_need_a_known_service(tmp_path: Path) -> None:
-    missing = docker_make(tmp_path, "logs")
-    assert missing.returncode == 2
-    assert our_lines(missing) == [
-        "make logs: SERVICE is required, e.g. make logs SERVICE=kafka-1 (services: make status)"
-    ]
+    refusal(docker_make(tmp_path, "logs"), "logs", "SERVICE is required", "SERVICE=kafka-1", "make status")
     for bad in ("../kafka-1", "kafka-1 --follow", "Kafka"):
         refused = docker_make(tmp_path, "logs", f"SERVICE={bad}")
-        assert refused.returncode == 2
-        assert our_lines(refused) == [
-            f"make logs: SERVICE='{bad}' is not accepted: expected a service name of lowercase letters, digits "
-            "and '-' (services: make status)"
-        ]
-    unknown = docker_make(tmp_path, "logs", "SERVICE=kafka")
-    assert unknown.returncode == 2
-    assert our_lines(unknown) == [
-        "make logs: SERVICE='kafka' is not accepted: expected one of the stack's services: " + " ".join(SERVICES)
-    ]
+        refusal(refused, "logs", f"SERVICE='{bad}'", "lowercase letters, digits and '-'", "make status")
+    unknown = refusal(docker_make(tmp_path, "logs", "SERVICE=kafka"), "logs", "SERVICE='kafka'")
+    assert unknown.split(": ")[-1].split() == list(SERVICES)  # what is accepted: the stack's services
     assert not (tmp_path / "docker.log").exists()  # an argument: refused before Docker is asked anything
 
 
@@ -339,11 +321,7 @@ def test_logs_checks_its_arguments_before_looking_for_docker(tmp_path: Path) -> 
 
 
 def test_destroy_without_a_terminal_needs_yes(tmp_path: Path) -> None:
-    refused = docker_make(tmp_path, "destroy")
-    assert refused.returncode == 2
-    assert our_lines(refused) == [
-        "make destroy: refusing to destroy stack 'dev' without a terminal to confirm on: pass YES=1"
-    ]
+    refusal(docker_make(tmp_path, "destroy"), "destroy", "stack 'dev'", "without a terminal", "YES=1")
     assert "destroy" not in (tmp_path / "pulumi.log").read_text()
     confirmed = docker_make(tmp_path, "destroy", "YES=1")
     assert confirmed.returncode == 0, confirmed.stderr
