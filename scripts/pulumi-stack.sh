@@ -93,11 +93,14 @@ stack_exists() {
 
 # Docker Engine publishes a 127.0.0.1 port to the local network too before 28.0 (moby/moby#45610), and after a
 # firewalld reload before 28.3.3 (CVE-2025-54388): say so before `up` relies on loopback (docs/security.md).
+# Both are the Linux host's own iptables/firewalld rules; Docker Desktop's engine runs in a VM of its own and
+# publishes through its own port forwarder, so it is not warned about.
 MIN_DOCKER=28.3.3
 check_docker_version() {
   local version
+  [[ $(docker info --format '{{.OperatingSystem}}' 2> /dev/null || true) != *"Docker Desktop"* ]] || return 0
   version=$(docker version --format '{{.Server.Version}}' 2> /dev/null || true)
-  [[ $version =~ ^([0-9]+)\.([0-9]+)\.([0-9]+) ]] || return 0 # Docker Desktop and others: not an Engine version
+  [[ $version =~ ^([0-9]+)\.([0-9]+)\.([0-9]+) ]] || return 0 # not an Engine version: nothing to compare
   local have=$((BASH_REMATCH[1] * 1000000 + BASH_REMATCH[2] * 1000 + BASH_REMATCH[3]))
   [[ $MIN_DOCKER =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)$ ]]
   local need=$((BASH_REMATCH[1] * 1000000 + BASH_REMATCH[2] * 1000 + BASH_REMATCH[3]))
@@ -114,10 +117,11 @@ select_stack() {
 # A new stack starts from dev's config without dev's host ports, so it gets ports of its own.
 # PLATFORM=kubernetes: a Kubernetes stack (its namespace pd-<stack>; KRaft, as Strimzi requires).
 select_or_create_stack() {
+  local config="$root/Pulumi.$stack.yaml"
+  [[ -z ${PLATFORM:-} || ! -e $config ]] || same_platform "$config"
   if stack_exists; then
     return
   fi
-  local config="$root/Pulumi.$stack.yaml"
   if [[ $stack != dev && ! -e $config ]]; then
     case ${PLATFORM:-docker} in
       docker | kubernetes) ;;
@@ -138,6 +142,16 @@ PY
   fi
   pulumi stack init "$stack" > /dev/null
   echo "make $action: created stack '$stack' (config: Pulumi.$stack.yaml)" >&2
+}
+
+# PLATFORM= names the platform of a new stack; for a stack whose file exists, it must be the file's.
+same_platform() {
+  local written
+  written=$("$root/.venv/bin/python" -c 'import sys, yaml
+config = (yaml.safe_load(open(sys.argv[1])) or {}).get("config") or {}
+print(config.get(sys.argv[2] + ":platform", "docker"))' "$1" "$project") || exit 2
+  [[ $written == "$PLATFORM" ]] ||
+    fail "PLATFORM='$PLATFORM' is not accepted: Pulumi.$stack.yaml says platform $written; drop PLATFORM, or pick another NAME"
 }
 
 # The policy pack runs on every preview and update. No stack setting makes an exception to it: it judges the

@@ -475,13 +475,21 @@ def test_make_clean_removes_what_make_made_and_keeps_the_state_and_its_passphras
     assert "kept .pulumi/ and .pulumi-passphrase" in result.stdout
 
 
-@pytest.mark.parametrize(("version", "warned"), [("27.5.1", True), ("28.3.2", True), ("28.3.3", False),
-                                                 ("29.0.0", False), ("", False)])  # fmt: skip
-def test_make_up_warns_about_a_docker_that_leaks_loopback_ports(tmp_path: Path, version: str, warned: bool) -> None:
+@pytest.mark.parametrize(("version", "system", "warned"), [
+    ("27.5.1", "Ubuntu 24.04.1 LTS", True), ("28.3.2", "Ubuntu 24.04.1 LTS", True),
+    ("28.3.3", "Ubuntu 24.04.1 LTS", False), ("29.0.0", "Fedora Linux 42", False), ("", "Ubuntu 24.04.1 LTS", False),
+    ("27.5.1", "Docker Desktop", False),
+])  # fmt: skip
+def test_make_up_warns_about_a_docker_that_leaks_loopback_ports(
+    tmp_path: Path, version: str, system: str, warned: bool
+) -> None:
     """Before Engine 28.0 (moby/moby#45610) and, after a firewalld reload, before 28.3.3 (CVE-2025-54388) a port
-    published on 127.0.0.1 is reachable from the local network (docs/upstream.md)."""
+    published on 127.0.0.1 is reachable from the local network (docs/upstream.md): the Linux host's own firewall
+    rules, which Docker Desktop's VM does not touch."""
     path = recording_pulumi(tmp_path, existing=("dev",))
-    (path / "docker").write_text(f'#!/bin/sh\ncase "$1" in version) echo "{version}" ;; esac\nexit 0\n')
+    (path / "docker").write_text(
+        f'#!/bin/sh\ncase "$1" in version) echo "{version}" ;; info) echo "{system}" ;; esac\nexit 0\n'
+    )
     env = {"PATH": str(path), "HOME": str(tmp_path), "PULUMI_CONFIG_PASSPHRASE": "test-only"}
     result = subprocess.run(["make", "up"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120,
                             check=False)  # fmt: skip
@@ -506,6 +514,18 @@ def test_a_kubernetes_stack_gets_its_platform_and_kraft_and_no_ports(tmp_path: P
     with pytest.raises(SettingsError, match=r"^pipelining-data:imageRegistry is required on platform kubernetes"):
         settings_from(config, PROJECT, new_stack)
     assert settings_from({**config, "imageRegistry": "ghcr.io/team"}, PROJECT, new_stack).namespace == f"pd-{new_stack}"
+
+
+def test_a_platform_other_than_the_stack_file_s_is_refused(tmp_path: Path, new_stack: str) -> None:
+    """`make stack NAME=x PLATFORM=…` for a stack whose file exists: the file decides, and a PLATFORM that says
+    otherwise is refused rather than silently ignored."""
+    created = run_with_state("stack", recording_pulumi(tmp_path), tmp_path, f"NAME={new_stack}", "PLATFORM=kubernetes")
+    assert created.returncode == 0, created.stderr
+    pulumi = recording_pulumi(tmp_path, existing=(new_stack,))
+    other = run_with_state("stack", pulumi, tmp_path, f"NAME={new_stack}", "PLATFORM=docker")
+    refusal(other, "stack", "PLATFORM='docker'", f"Pulumi.{new_stack}.yaml", "platform kubernetes")
+    same = run_with_state("stack", pulumi, tmp_path, f"NAME={new_stack}", "PLATFORM=kubernetes")
+    assert same.returncode == 0, same.stderr
 
 
 def test_a_bad_platform_is_one_line(tmp_path: Path, new_stack: str) -> None:
