@@ -334,6 +334,7 @@ def test_each_clickhouse_failure_points_at_its_logs(chdb_spec: SchemaSpec, monke
     logins = {"grafana_reader": Refusing()}  # every check runs as the reader
     monkeypatch.setattr(verify_main, "HttpClickHouse", lambda url, user, password: logins[user])
     monkeypatch.setattr(ClickHouseHop, "first_row_after", lambda self, started_at: 1 / 0)
+    monkeypatch.setattr(ClickHouseHop, "limits_hold", lambda self: 1 / 0)
     reports, canaries = canaries_at(quick, [(0, 1)])
     deliver(quick, reports, [(0, 1)], error="Cannot parse input")  # dead-lettered: never in the target table
     outputs = {"clickhouseUrl": "http://127.0.0.1:8123", "clickhouseAdminUser": "admin",
@@ -347,7 +348,8 @@ def test_each_clickhouse_failure_points_at_its_logs(chdb_spec: SchemaSpec, monke
                      "verify: FAIL clickhouse: no canary dead-lettered": "clickhouse",
                      "verify: FAIL clickhouse: rows keep arriving": "generator",
                      "verify: FAIL clickhouse: Kafka consumers healthy": "clickhouse",
-                     "verify: FAIL clickhouse: grafana_reader runs every Grafana query": "clickhouse"}  # fmt: skip
+                     "verify: FAIL clickhouse: grafana_reader runs every Grafana query": "clickhouse",
+                     "verify: FAIL clickhouse: grafana_reader cannot lift its limits": "clickhouse"}  # fmt: skip
     assert "rows from the generator in the last 60 s" in out.getvalue()  # no report interval given: a minute
     assert "grafana_reader: Not enough privileges." in out.getvalue()
     assert figures.first_row_s is None  # the figure could not be measured: said as n/a, not a failure
