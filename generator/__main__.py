@@ -91,7 +91,7 @@ def heartbeat_problem(heartbeat: str) -> str | None:
     path = Path(heartbeat)
     existed = path.exists()
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o644))
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT))  # no mode: a file made here is removed at once
         if not existed:
             path.unlink()
     except OSError as error:

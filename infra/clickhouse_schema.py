@@ -104,8 +104,8 @@ class SchemaProvider(ResourceProvider):
         failures = [CheckFailure("spec", problem) for problem in validate(spec_from(news))]
         if news.get("manageReader", True) and not news.get("readerPassword"):
             failures.append(CheckFailure("readerPassword", NO_READER_PASSWORD))
-        if olds and not failures and not news.get("allowDestructiveChanges", False):
-            failures += [CheckFailure("objects", refusal(problem)) for problem in destructive_changes(olds, news)]
+        if olds and not failures and not news.get("allowDestructiveChanges"):
+            failures = [CheckFailure("objects", refusal(problem)) for problem in destructive_changes(olds, news)]
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -118,7 +118,7 @@ class SchemaProvider(ResourceProvider):
         return CreateResult(id_=spec_from(props).database, outs=dict(props))
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        if not news.get("allowDestructiveChanges", False) and (problems := destructive_changes(olds, news)):
+        if not news.get("allowDestructiveChanges") and (problems := destructive_changes(olds, news)):
             raise SchemaError(refusal(problems[0]))
         self._run(self._connect(news), migration_plan(olds, news), news)
         return UpdateResult(outs=dict(news))

@@ -47,16 +47,16 @@ class Figures:
 
     def line(self, stack: str) -> str:
         latencies = self.latencies_ms or []
-        p50 = _number(percentile(latencies, 0.5) if latencies else None, "{:.0f}")
-        p95 = _number(percentile(latencies, 0.95) if latencies else None, "{:.0f}")
+        p50 = _number(percentile(latencies, 0.5) if latencies else None, 0)
+        p95 = _number(percentile(latencies, 0.95) if latencies else None, 0)
         return (
-            f"verify: stack={stack} first_row_s={_number(self.first_row_s, '{:.1f}')} "
-            f"produce_to_queryable_ms_p50={p50} p95={p95} alert_s={_number(self.alert_s, '{:.0f}')}"
+            f"verify: stack={stack} first_row_s={_number(self.first_row_s, 1)} "
+            f"produce_to_queryable_ms_p50={p50} p95={p95} alert_s={_number(self.alert_s, 0)}"
         )
 
 
-def _number(value: float | None, form: str) -> str:
-    return "n/a" if value is None else form.format(value)
+def _number(value: float | None, decimals: int) -> str:
+    return "n/a" if value is None else f"{value:.{decimals}f}"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

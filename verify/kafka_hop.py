@@ -78,10 +78,10 @@ class KafkaHop:
         self._servers = bootstrap_servers.split(",")
 
     def _no_broker(self, error: KafkaError) -> Failed:
-        """A client that found no broker, said like every other failed check: what was expected, what was seen."""
+        """A client that found no broker, said like every other failed check: what was expected, what was seen
+        (a KafkaError says its own type: `KafkaTimeoutError: Unable to bootstrap from [...]`)."""
         return Failed(
-            f"a broker answering at {','.join(self._servers)} within {BOOTSTRAP_TIMEOUT_MS / 1000:g} s",
-            f"{type(error).__name__}" + (f" ({error})" if str(error) and str(error) != type(error).__name__ else ""),
+            f"a broker answering at {','.join(self._servers)} within {BOOTSTRAP_TIMEOUT_MS / 1000:g} s", f"{error}"
         )
 
     def check_topic(self, topic: str, partitions: int, replication: int) -> str:
@@ -96,7 +96,7 @@ class KafkaHop:
                 raise Failed(f"topic {topic}", "no such topic")
             (described,) = admin.describe_topics([topic])
         except KafkaError as error:
-            raise Failed(f"topic {topic} described by the broker", f"{type(error).__name__} ({error})") from None
+            raise Failed(f"topic {topic} described by the broker", f"{error}") from None
         finally:
             admin.close()
         found = (len(described["partitions"]), min(len(p["replica_nodes"]) for p in described["partitions"]))

@@ -3,6 +3,7 @@ failure paths are driven for real and `make mutate` can see which test covers wh
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
@@ -548,6 +549,8 @@ def test_a_heartbeat_that_cannot_be_written_mid_run_is_one_logged_line_not_a_cra
     assert sink.produced == 40  # the run went on
     failures = [r for r in caplog.records if "cannot touch HEARTBEAT_FILE" in r.getMessage()]
     assert len(failures) == 1 and failures[0].levelno == logging.ERROR, caplog.text  # once, not at every progress
+    message = failures[0].getMessage()  # what failed on which file, and why
+    assert message.startswith(f"cannot touch HEARTBEAT_FILE {config.heartbeat_file}: ") and "No such file" in message
     assert "\n" not in failures[0].getMessage() and failures[0].exc_info is None
     recreate = threading.Timer(0.2, gone.mkdir)  # back mid-run: said once too, and touched again
     recreate.start()
@@ -586,3 +589,28 @@ def test_every_numeric_variable_runs_at_its_smallest_and_its_largest_value(
         result = summary(caplog)
         assert result["reason"] == "signal" and result["produced"] >= 1, (env, value, result)
         assert result["failed"] == result["undelivered"] == 0, (env, value, result)
+
+
+@pytest.mark.parametrize("heartbeat", ["/proc/heartbeat", "tmp_path"], ids=["cannot-create", "a-directory"])
+def test_a_heartbeat_file_that_cannot_be_written_is_refused_before_the_run(
+    heartbeat: str, tmp_path: Path, run_main, capsys
+) -> None:
+    heartbeat, error = (str(tmp_path), errno.EISDIR) if heartbeat == "tmp_path" else (heartbeat, errno.ENOENT)
+    assert run_main("--stdout", "--count", "3", HEARTBEAT_FILE=heartbeat) == 2
+    out, err = capsys.readouterr()
+    (line,) = err.splitlines()
+    assert out == "" and line.startswith(f"generator: HEARTBEAT_FILE={heartbeat!r} is not accepted: "), line
+    assert f"({os.strerror(error)})" in line  # why, as the OS said it
+    assert line.endswith("expected a file the generator can create or write")
+
+
+def test_checking_the_heartbeat_file_leaves_none_behind_and_an_old_one_as_old(tmp_path: Path) -> None:
+    """Nothing is delivered yet when the file is checked: a fresh heartbeat then would be a lie to the health check."""
+    new = tmp_path / "heartbeat"
+    assert cli.heartbeat_problem(str(new)) is None
+    assert not new.exists()
+    old = tmp_path / "from-an-earlier-run"
+    old.write_text("kept")
+    os.utime(old, (1_000_000.0, 1_000_000.0))
+    assert cli.heartbeat_problem(str(old)) is None
+    assert old.read_text() == "kept" and old.stat().st_mtime == 1_000_000.0  # still as stale as it was

@@ -605,3 +605,27 @@ def test_dead_letters_older_than_the_retention_go_too(provider: SchemaProvider) 
         ChdbClient().command(f"INSERT INTO {table} VALUES ({seen_at}, 'metrics_raw', 0, 1, 'x', 'Cannot parse')")
     ChdbClient().command(f"OPTIMIZE TABLE {table} FINAL")
     assert ChdbClient().query(f"SELECT count(), min(seen_at) > now64(3) - INTERVAL 1 DAY FROM {table}") == [(1, 1)]
+
+
+@pytest.mark.parametrize(
+    ("managed", "password", "refused"),
+    [(None, "pw", False), (None, None, True), (True, "pw", False), (False, None, False)],
+    ids=["managed-by-default", "managed-by-default-without-one", "managed", "not-managed"],
+)
+def test_the_reader_needs_a_password_exactly_when_the_stack_manages_it(
+    managed: bool | None, password: str | None, refused: bool
+) -> None:
+    props = {**schema_inputs(BASE), **({} if managed is None else {"manageReader": managed})}
+    if password is not None:
+        props["readerPassword"] = password
+    failures = [(f.property, f.reason) for f in SchemaProvider().check({}, props).failures]
+    assert failures == ([("readerPassword", NO_READER_PASSWORD)] if refused else [])
+
+
+def test_a_schema_whose_reader_is_not_managed_is_created_without_a_password(provider: SchemaProvider) -> None:
+    spec = SchemaSpec(database=f"t_{uuid.uuid4().hex[:12]}")
+    props = {**schema_inputs(spec), "manageReader": False}  # no readerPassword at all
+    provider.create(props)
+    assert spec.target in tables(spec)
+    provider.delete(spec.database, props)
+    assert not tables(spec)

@@ -8,12 +8,13 @@ import sys
 import time
 import uuid
 from dataclasses import replace
+from typing import ClassVar
 
 import pytest
 
 from dashboards.alerts import pipeline_rules
 from dashboards.panels import queried_panels
-from ddl.spec import SchemaSpec
+from ddl.spec import READER_LIMITS, ReaderLimit, SchemaSpec
 from testbed.clickhouse import ChdbClient, ReaderStandIn
 from testbed.verify_output import look_further
 from testbed.verify_support import (
@@ -119,7 +120,62 @@ def test_a_reader_whose_limits_can_be_lifted_fails_naming_the_query_that_ran(chd
 
     with pytest.raises(Failed) as failed:  # an error that is not a refusal by a limit proves nothing
         ClickHouseHop(Unreachable(), chdb_spec).limits_hold()  # type: ignore[arg-type]
-    assert str(failed.value).endswith("saw [Errno 111] Connection refused")
+    assert str(failed.value) == (
+        "expected `SELECT 1 SETTINGS readonly = 0` refused by a limit of the reader's profile, "
+        "saw [Errno 111] Connection refused"
+    )
+
+    class Silent:
+        def query(self, sql: str) -> list[tuple]:
+            raise TimeoutError  # no message: the error itself is what was seen
+
+    with pytest.raises(Failed) as failed:
+        ClickHouseHop(Silent(), chdb_spec).limits_hold()  # type: ignore[arg-type]
+    assert str(failed.value).endswith("refused by a limit of the reader's profile, saw TimeoutError()")
+
+
+def test_every_attempt_to_lift_a_limit_is_one_clickhouse_could_apply() -> None:
+    """ClickHouse reads a query's setting as its type before checking the profile's constraints: a value it
+    cannot read (a misspelt or numeric overflow mode) is refused for that reason, which proves no limit."""
+
+    class Recording(ReaderStandIn):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sent: list[str] = []
+
+        def query_with_columns(self, sql: str) -> tuple[list[str], list[tuple]]:
+            self.sent.append(sql)
+            return super().query_with_columns(sql)
+
+    reader = Recording()
+    ClickHouseHop(reader, SchemaSpec()).limits_hold()
+    lifting = [sql for sql in reader.sent if " SETTINGS " in sql]
+    assert {sql.split(" SETTINGS ")[1].split(" = ")[0] for sql in lifting} == {
+        "readonly",
+        *(limit.setting for limit in READER_LIMITS),
+    }
+    for sql in lifting:  # without a profile (plain chdb) every one of them runs
+        assert ChdbClient().query(sql) == [(1,)], sql
+
+
+def test_a_reader_allowed_one_past_a_maximum_fails_naming_the_value_that_ran() -> None:
+    """The profile deployed lets the reader raise max_execution_time one second past what the spec says: every
+    other attempt is refused, this one runs, and verify names it."""
+    spec_limit = ReaderStandIn.LIMITS["max_execution_time"]
+    assert spec_limit.lowest is not None  # the one limit the reader may change, up to its value
+
+    class OneTooLenient(ReaderStandIn):
+        LIMITS: ClassVar[dict[str, ReaderLimit]] = {
+            **ReaderStandIn.LIMITS,
+            "max_execution_time": replace(spec_limit, value=int(spec_limit.value) + 1),
+        }
+
+    with pytest.raises(Failed) as failed:
+        ClickHouseHop(OneTooLenient(), SchemaSpec()).limits_hold()
+    assert str(failed.value) == (
+        f"expected `SELECT 1 SETTINGS max_execution_time = {int(spec_limit.value) + 1}` refused by a limit of "
+        "the reader's profile, saw it ran"
+    )
 
 
 def test_first_row_after_the_last_up(chdb_spec: SchemaSpec) -> None:
@@ -278,6 +334,7 @@ def test_each_clickhouse_failure_points_at_its_logs(chdb_spec: SchemaSpec, monke
     logins = {"grafana_reader": Refusing()}  # every check runs as the reader
     monkeypatch.setattr(verify_main, "HttpClickHouse", lambda url, user, password: logins[user])
     monkeypatch.setattr(ClickHouseHop, "first_row_after", lambda self, started_at: 1 / 0)
+    monkeypatch.setattr(ClickHouseHop, "limits_hold", lambda self: 1 / 0)
     reports, canaries = canaries_at(quick, [(0, 1)])
     deliver(quick, reports, [(0, 1)], error="Cannot parse input")  # dead-lettered: never in the target table
     outputs = {"clickhouseUrl": "http://127.0.0.1:8123", "clickhouseAdminUser": "admin",
@@ -291,7 +348,8 @@ def test_each_clickhouse_failure_points_at_its_logs(chdb_spec: SchemaSpec, monke
                      "verify: FAIL clickhouse: no canary dead-lettered": "clickhouse",
                      "verify: FAIL clickhouse: rows keep arriving": "generator",
                      "verify: FAIL clickhouse: Kafka consumers healthy": "clickhouse",
-                     "verify: FAIL clickhouse: grafana_reader runs every Grafana query": "clickhouse"}  # fmt: skip
+                     "verify: FAIL clickhouse: grafana_reader runs every Grafana query": "clickhouse",
+                     "verify: FAIL clickhouse: grafana_reader cannot lift its limits": "clickhouse"}  # fmt: skip
     assert "rows from the generator in the last 60 s" in out.getvalue()  # no report interval given: a minute
     assert "grafana_reader: Not enough privileges." in out.getvalue()
     assert figures.first_row_s is None  # the figure could not be measured: said as n/a, not a failure

@@ -4,6 +4,7 @@ where the broker put them, a broker that stops answering."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -114,3 +115,55 @@ def test_a_broker_that_stops_answering_fails_the_canaries_in_one_line_within_the
     assert str(failure.value) == "expected canary 1 acknowledged within 0.5 s, saw no answer"
     assert time.monotonic() - began < 0.5 + 0.5 + 2  # the acknowledgement's wait, then the close's
     abandon(made[0])
+
+
+@pytest.mark.usefixtures("quick_to_give_up")
+def test_no_broker_at_any_server_fails_both_kafka_checks_naming_the_servers_and_the_wait() -> None:
+    servers = f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
+    hop = KafkaHop(servers)
+    for check in (lambda: hop.check_topic("metrics_raw", 3, 1), lambda: hop.produce("metrics_raw", [b"{}"])):
+        with pytest.raises(Failed) as failure:
+            check()
+        # what the client said, type first: here it gave up bootstrapping after the 0.3 s quick_to_give_up allows
+        expected = rf"expected a broker answering at {re.escape(servers)} within 0\.3 s, saw KafkaTimeoutError: .+"
+        assert re.fullmatch(expected, str(failure.value)), failure.value
+
+
+def test_a_broker_that_goes_away_while_the_topic_is_described_fails_naming_the_topic_and_the_error(
+    cuttable: tuple[TansuBroker, TcpProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kafka.admin  # noqa: PLC0415 -- the class the hop imports on use
+
+    broker, proxy = cuttable
+    topic = make_topic(broker)
+    real = kafka.admin.KafkaAdminClient
+
+    def bootstrapped_then_cut(**config: object) -> kafka.admin.KafkaAdminClient:
+        admin = real(**config)
+        proxy.cut()
+        return admin
+
+    monkeypatch.setattr(kafka.admin, "KafkaAdminClient", bootstrapped_then_cut)
+    with pytest.raises(Failed) as failure:
+        KafkaHop(broker.bootstrap).check_topic(topic, 3, 1)
+    assert str(failure.value).startswith(f"expected topic {topic} described by the broker, saw KafkaConnectionError")
+
+
+def test_a_topic_whose_partitions_no_broker_names_in_time_fails_naming_the_topic_and_the_wait(
+    cuttable: tuple[TansuBroker, TcpProxy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kafka  # noqa: PLC0415 -- the class the hop imports on use
+
+    broker, proxy = cuttable
+    real = kafka.KafkaProducer
+
+    def bootstrapped_then_cut(**config: object) -> kafka.KafkaProducer:
+        producer = real(**config, max_block_ms=500)  # how long a send waits for the topic's metadata
+        proxy.cut()
+        return producer
+
+    monkeypatch.setattr(kafka, "KafkaProducer", bootstrapped_then_cut)
+    with pytest.raises(Failed) as failure:
+        KafkaHop(broker.bootstrap).produce("never-described", [canary_report(ReportShape())])
+    expected = r"expected topic never-described's partitions known to a broker, saw KafkaTimeoutError: .+"
+    assert re.fullmatch(expected, str(failure.value)), failure.value

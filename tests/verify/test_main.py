@@ -268,3 +268,5 @@ def test_a_kubernetes_stack_is_said_to_be_outside_verify_in_one_line(capsys: pyt
     code, _, err = run_verify(capsys, "--stack", "alice", "--outputs", str(tmp_path / "k8s.json"))
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("verify: stack 'alice' runs on platform kubernetes: make verify checks Docker stacks only")
+    (doc,) = re.findall(r"docs/[\w-]+\.md", err)  # where to read what a Kubernetes stack has instead
+    assert (Path(verify_main.__file__).parents[1] / doc).is_file(), doc
