@@ -76,6 +76,7 @@ def kafka(address: str, protocols: str = "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT"
         (CONTAINER, "image", "localhost:5000/zookeeper:3", False),
         (CONTAINER, "image", "sha256:" + "c" * 63, False),
         ("docker:index/image:Image", "imageName", "pipelining-data-generator:1995430acd190983", True),
+        ("docker:index/network:Network", "name", "market", True),  # not an image: its name is no reference
     ],
 )
 def test_pinned_images(typ: str, field: str, reference: str, ok: bool) -> None:
@@ -203,6 +204,7 @@ def test_grafana_anonymous_access_is_refused() -> None:
         "t, true, y, yes, on as true)"
     ]
     assert violations("grafana-no-anonymous", container(envs=["GF_AUTH_ANONYMOUS_ENABLED=false"])) == []
+    assert violations("grafana-no-anonymous", container(envs=["GF_SECURITY_ADMIN_USER=admin"])) == []  # unset: off
 
 
 def test_grafana_sign_up_is_refused() -> None:
@@ -210,6 +212,7 @@ def test_grafana_sign_up_is_refused() -> None:
         "Grafana lets anyone sign up (GF_USERS_ALLOW_SIGN_UP is 'on'; Grafana reads 1, t, true, y, yes, on as true)"
     ]
     assert violations("grafana-no-sign-up", container(envs=["GF_USERS_ALLOW_SIGN_UP=off"])) == []
+    assert violations("grafana-no-sign-up", container(envs=["GF_SECURITY_ADMIN_USER=admin"])) == []  # unset: off
 
 
 def test_kafka_ui_without_a_login_is_refused() -> None:
@@ -318,6 +321,7 @@ def test_capabilities_are_dropped_and_only_an_entrypoints_few_added_back() -> No
 
 def test_every_container_has_a_cpu_limit() -> None:
     assert violations("cpu-limits", container(cpus="1.5")) == []
+    assert violations("cpu-limits", container(cpus="0.5")) == []  # half a core is a limit too
     assert violations("cpu-limits", container(cpuQuota=50000)) == []
     assert violations("cpu-limits", container(cpuQuota=1)) == []  # any positive quota limits (1 µs per period)
     assert len(violations("cpu-limits", container(cpuQuota=-1))) == 1  # Docker's "no quota"
@@ -333,6 +337,7 @@ def test_secret_files_and_secret_outputs_stay_secret() -> None:
         "file /run/secrets/x/password carries a plain value: build it from a secret Output"
     ]
     assert violations("secret-files", container(uploads=[{"file": "/run/secrets/x/p", "content": Secret("h")}])) == []
+    assert violations("secret-files", container(uploads=Secret(plain_file["uploads"]))) == []  # the whole list secret
     found: list[tuple[str, str | None]] = []
     outputs = {"grafanaAdminPassword": "hunter2", "kafkaUiPassword": Secret("x"), "grafanaUrl": "http://h"}
     stack = PolicyResource("pulumi:pulumi:Stack", outputs, "urn:stack", "dev", None, None, None, [], {})
