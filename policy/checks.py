@@ -113,7 +113,7 @@ def _validate_loopback(args: ResourceValidationArgs, report: ReportViolation) ->
 def _authenticating_service(args: ResourceValidationArgs) -> tuple[str | None, list[str]]:
     """Which known service with a login this container is, and what its own policy finds wrong with that login."""
     env = _env(args)
-    image = str(plain(args.props.get("image")) or "")
+    image = str(plain(args.props.get("image")))  # "None" when unset: searched only for names
     checks = [
         ("Kafka", "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP" in env, _validate_kafka_listeners),
         (
@@ -182,7 +182,7 @@ def _validate_clickhouse_closed(args: ResourceValidationArgs, report: ReportViol
     if args.resource_type != CONTAINER:
         return
     env = {name: value for name, value, _secret in environment(args.props)}
-    image = str(plain(args.props.get("image")) or "")
+    image = str(plain(args.props.get("image")))  # "None" when unset: searched only for names
     if not ("clickhouse-server" in image or any(name.startswith("CLICKHOUSE_") for name in env)):
         return
     password = env.get("CLICKHOUSE_PASSWORD") or (
@@ -213,7 +213,7 @@ def _validate_kafka_ui_login(args: ResourceValidationArgs, report: ReportViolati
     if args.resource_type != CONTAINER:
         return
     env = _env(args)
-    image = str(plain(args.props.get("image")) or "")
+    image = str(plain(args.props.get("image")))  # "None" when unset: searched only for names
     if "kafka-ui" not in image and not any(name.startswith("KAFKA_CLUSTERS_") for name in env):
         return
     auth = env.get("AUTH_TYPE", "DISABLED").strip().upper()
@@ -238,9 +238,10 @@ def _validate_kafka_listeners(args: ResourceValidationArgs, report: ReportViolat
     }
     for internal, external, address in _published(args):
         name = by_port.get(internal, "?")
-        if address not in LOOPBACK and not protocols.get(name, "PLAINTEXT").startswith("SASL_"):
+        protocol = protocols.get(name, "PLAINTEXT")
+        if address not in LOOPBACK and not protocol.startswith("SASL_"):
             report(
-                f"Kafka listener {name} ({protocols.get(name, 'PLAINTEXT')}) is published on {address}:{external}: "
+                f"Kafka listener {name} ({protocol}) is published on {address}:{external}: "
                 "anyone who reaches it can produce, delete topics and move consumer offsets; publish it on 127.0.0.1",
                 None,
             )
@@ -254,7 +255,7 @@ def _validate_isolated(args: ResourceValidationArgs, report: ReportViolation) ->
     if plain(props.get("privileged")):
         report("container is privileged: it is root on the host", None)
     for field in ("networkMode", "pidMode", "ipcMode", "usernsMode"):
-        if str(plain(props.get(field)) or "").lower() == "host":
+        if str(plain(props.get(field))).lower() == "host":
             report(f"container shares the host's namespace ({field}=host)", None)
     sources = [plain(v.get("hostPath")) for v in plain(props.get("volumes")) or []]
     sources += [plain(m.get("source")) for m in plain(props.get("mounts")) or []]
@@ -285,11 +286,11 @@ def _validate_cpu_limit(args: ResourceValidationArgs, report: ReportViolation) -
         return
     cpus, quota = plain(args.props.get("cpus")), plain(args.props.get("cpuQuota"))
     try:
-        limited = float(cpus or 0) > 0 or int(quota or 0) > 0
+        if float(cpus or 0) > 0 or int(quota or 0) > 0:
+            return
     except ValueError:
-        limited = False
-    if not limited:
-        report("container has no CPU limit: one busy container could take every core of the host (cpus)", None)
+        pass  # not a number: no limit Docker would apply
+    report("container has no CPU limit: one busy container could take every core of the host (cpus)", None)
 
 
 def _validate_secret_files(args: ResourceValidationArgs, report: ReportViolation) -> None:

@@ -43,6 +43,15 @@ def container(**props: Any) -> dict[str, Any]:
     return {"image": "sha256:" + "a" * 64, "envs": [], "ports": [], **props}
 
 
+KAFKA_UI_IMAGE = "ghcr.io/kafbat/kafka-ui:v1.5.0"
+
+
+def kafka(address: str, protocols: str = "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT") -> dict[str, Any]:
+    envs = ["KAFKA_LISTENERS=INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:29092",
+            f"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP={protocols}"]  # fmt: skip
+    return container(envs=envs, ports=[{"internal": 29092, "external": 9092, "ip": address}])
+
+
 @pytest.mark.parametrize(
     ("typ", "field", "reference", "ok"),
     [
@@ -67,6 +76,7 @@ def container(**props: Any) -> dict[str, Any]:
         (CONTAINER, "image", "localhost:5000/zookeeper:3", False),
         (CONTAINER, "image", "sha256:" + "c" * 63, False),
         ("docker:index/image:Image", "imageName", "pipelining-data-generator:1995430acd190983", True),
+        ("docker:index/network:Network", "name", "market", True),  # not an image: its name is no reference
     ],
 )
 def test_pinned_images(typ: str, field: str, reference: str, ok: bool) -> None:
@@ -98,6 +108,10 @@ def test_host_ports_beyond_loopback_only_for_a_service_that_asks_for_a_login() -
         "ClickHouse, Kafka with SASL) may listen beyond 127.0.0.1 (docs/security.md)"
     ]
     assert len(violations("loopback-host-ports", default_ip)) == 1  # the provider's default is 0.0.0.0
+    both = container(ports=[*loopback["ports"], {"internal": 9000, "external": 9000, "ip": "0.0.0.0"}])
+    assert [message.split(":")[0] for message in violations("loopback-host-ports", both)] == [
+        "host port 9000 is published on 0.0.0.0"
+    ]  # the loopback port is passed over, the next one still judged
     assert len(violations("loopback-host-ports", everywhere, config={"allowedAddresses": ["0.0.0.0"]})) == 1
     grafana = container(envs=["GF_AUTH_ANONYMOUS_ENABLED=false"], ports=everywhere["ports"])
     assert violations("loopback-host-ports", grafana) == []
@@ -111,6 +125,32 @@ def test_host_ports_beyond_loopback_only_for_a_service_that_asks_for_a_login() -
     ui = container(envs=["KAFKA_CLUSTERS_0_NAME=x"], ports=[{"internal": 8080, "external": 8080, "ip": "10.0.0.5"}])
     assert len(violations("loopback-host-ports", ui)) == 1  # no login
     assert violations("loopback-host-ports", {**ui, "envs": ["KAFKA_CLUSTERS_0_NAME=x", "AUTH_TYPE=LOGIN_FORM"]}) == []
+
+
+@pytest.mark.parametrize(
+    ("service", "policy", "open_service", "closed_service"),
+    [
+        ("Kafka", "kafka-listener-protocols", kafka("0.0.0.0"),
+         kafka("0.0.0.0", "INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL")),
+        ("kafka-ui", "kafka-ui-login", container(image=KAFKA_UI_IMAGE, envs=["SERVER_PORT=8080"]),
+         container(image=KAFKA_UI_IMAGE, envs=["SERVER_PORT=8080", "AUTH_TYPE=LOGIN_FORM"])),  # known by its image
+        ("ClickHouse", "clickhouse-default-user-closed", container(envs=["CLICKHOUSE_DB=market"]),
+         container(envs=Secret(["CLICKHOUSE_USER=admin", "CLICKHOUSE_PASSWORD=x"]))),
+        ("Grafana", "grafana-no-anonymous", container(envs=["GF_AUTH_ANONYMOUS_ENABLED=1"]),
+         container(envs=["GF_AUTH_ANONYMOUS_ENABLED=false"])),
+    ],
+)  # fmt: skip
+def test_a_login_service_beyond_loopback_is_judged_by_its_own_policy(
+    service: str, policy: str, open_service: dict[str, Any], closed_service: dict[str, Any]
+) -> None:
+    """The loopback policy names the service it recognised and passes on what that service's own policy finds."""
+    published = {"ports": [{"internal": 29092, "external": 9092, "ip": "0.0.0.0"}]}
+    own = violations(policy, {**open_service, **published})
+    assert own, f"{service}'s own policy finds its login open"
+    assert violations("loopback-host-ports", {**open_service, **published}) == [
+        f"host port 9092 is published on 0.0.0.0, but {service}: {own[0]}"
+    ]
+    assert violations("loopback-host-ports", {**closed_service, **published}) == []
 
 
 def test_our_program_with_a_network_bind_address_passes_every_policy() -> None:
@@ -164,22 +204,29 @@ def test_grafana_anonymous_access_is_refused() -> None:
         "t, true, y, yes, on as true)"
     ]
     assert violations("grafana-no-anonymous", container(envs=["GF_AUTH_ANONYMOUS_ENABLED=false"])) == []
+    assert violations("grafana-no-anonymous", container(envs=["GF_SECURITY_ADMIN_USER=admin"])) == []  # unset: off
+
+
+def test_grafana_sign_up_is_refused() -> None:
+    assert violations("grafana-no-sign-up", container(envs=["GF_USERS_ALLOW_SIGN_UP=on"])) == [
+        "Grafana lets anyone sign up (GF_USERS_ALLOW_SIGN_UP is 'on'; Grafana reads 1, t, true, y, yes, on as true)"
+    ]
+    assert violations("grafana-no-sign-up", container(envs=["GF_USERS_ALLOW_SIGN_UP=off"])) == []
+    assert violations("grafana-no-sign-up", container(envs=["GF_SECURITY_ADMIN_USER=admin"])) == []  # unset: off
 
 
 def test_kafka_ui_without_a_login_is_refused() -> None:
-    ui = container(image="ghcr.io/kafbat/kafka-ui:v1.5.0", envs=["KAFKA_CLUSTERS_0_NAME=x"])
+    ui = container(image=KAFKA_UI_IMAGE, envs=["KAFKA_CLUSTERS_0_NAME=x"])
     assert violations("kafka-ui-login", ui) == [
         "kafka-ui has no login (AUTH_TYPE=DISABLED): set AUTH_TYPE=LOGIN_FORM with a generated password"
     ]
     assert len(violations("kafka-ui-login", container(envs=["KAFKA_CLUSTERS_0_NAME=x", "AUTH_TYPE=disabled"]))) == 1
     assert violations("kafka-ui-login", container(envs=["KAFKA_CLUSTERS_0_NAME=x", "AUTH_TYPE=LOGIN_FORM"])) == []
     assert violations("kafka-ui-login", container(envs=["ZOO_TICK_TIME=2000"])) == []
-
-
-def kafka(address: str, protocols: str = "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT") -> dict[str, Any]:
-    envs = ["KAFKA_LISTENERS=INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:29092",
-            f"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP={protocols}"]  # fmt: skip
-    return container(envs=envs, ports=[{"internal": 29092, "external": 9092, "ip": address}])
+    # its clusters configured in a file instead (DYNAMIC_CONFIG_ENABLED): still kafka-ui by its image
+    by_image = container(image=KAFKA_UI_IMAGE, envs=["DYNAMIC_CONFIG_ENABLED=true"])
+    assert len(violations("kafka-ui-login", by_image)) == 1
+    assert violations("kafka-ui-login", {**by_image, "image": "zookeeper:3.9.4"}) == []
 
 
 def test_a_kafka_listener_beyond_loopback_must_authenticate() -> None:
@@ -196,6 +243,34 @@ def test_a_kafka_listener_beyond_loopback_must_authenticate() -> None:
     ]
 
 
+def test_a_malformed_kafka_protocol_is_reported_under_its_listener() -> None:
+    """Only the first colon separates a listener from its protocol: `SASL:SSL` is an unknown protocol, not a
+    listener `EXTERNAL:SASL` with protocol SSL."""
+    assert violations("kafka-listener-protocols", kafka("127.0.0.1", "INTERNAL:PLAINTEXT,EXTERNAL:SASL:SSL")) == [
+        "Kafka listener EXTERNAL has protocol SASL:SSL: expected one of "
+        "['PLAINTEXT', 'SASL_PLAINTEXT', 'SASL_SSL', 'SSL']"
+    ]
+
+
+def test_a_kafka_listener_with_ssl_only_encrypts_and_is_refused_beyond_loopback() -> None:
+    found = violations("kafka-listener-protocols", kafka("0.0.0.0", "INTERNAL:PLAINTEXT,EXTERNAL:SSL"))
+    assert [message.split(":")[0] for message in found] == ["Kafka listener EXTERNAL (SSL) is published on 0.0.0.0"]
+
+
+def test_a_published_port_no_kafka_listener_names_is_refused_as_plaintext() -> None:
+    """A port the broker's KAFKA_LISTENERS do not name (or none set: the image derives them) cannot be shown to
+    authenticate, even when every named listener does."""
+    all_sasl = kafka("0.0.0.0", "INTERNAL:SASL_PLAINTEXT,EXTERNAL:SASL_SSL")
+    assert violations("kafka-listener-protocols", all_sasl) == []
+    unnamed_port = {**all_sasl, "ports": [{"internal": 7071, "external": 7071, "ip": "0.0.0.0"}]}
+    assert [m.split(":")[0] for m in violations("kafka-listener-protocols", unnamed_port)] == [
+        "Kafka listener ? (PLAINTEXT) is published on 0.0.0.0"
+    ]
+    no_listeners = {**all_sasl, "envs": [e for e in all_sasl["envs"] if not e.startswith("KAFKA_LISTENERS=")]}
+    assert len(violations("kafka-listener-protocols", no_listeners)) == 1
+    assert violations("kafka-listener-protocols", {**no_listeners, "ports": kafka("127.0.0.1")["ports"]}) == []
+
+
 def test_no_privileged_container_host_namespace_or_docker_socket() -> None:
     assert violations("container-isolated", container()) == []
     assert violations("container-isolated", container(privileged=True)) == [
@@ -209,6 +284,24 @@ def test_no_privileged_container_host_namespace_or_docker_socket() -> None:
     assert violations("container-isolated", socket) == [
         "container mounts the Docker socket (/var/run/docker.sock): that is root on the host"
     ]
+    bind = {"type": "bind", "source": "/run/docker.sock", "target": "/var/run/docker.sock"}
+    assert violations("container-isolated", container(mounts=[bind])) == [
+        "container mounts the Docker socket (/run/docker.sock): that is root on the host"
+    ]
+    data = container(volumes=[{"hostPath": "/srv/market", "containerPath": "/data"}, {"volumeName": "kafka-data"}],
+                     mounts=[{**bind, "source": "/srv/conf"}, {"type": "tmpfs", "target": "/tmp"}])  # fmt: skip
+    assert violations("container-isolated", data) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "own"),
+    [("networkMode", "bridge"), ("pidMode", "container:kafka"), ("ipcMode", "private"), ("usernsMode", "")],
+)
+def test_each_host_namespace_is_refused(field: str, own: str) -> None:
+    assert violations("container-isolated", container(**{field: "host"})) == [
+        f"container shares the host's namespace ({field}=host)"
+    ]
+    assert violations("container-isolated", container(**{field: own})) == []
 
 
 def test_capabilities_are_dropped_and_only_an_entrypoints_few_added_back() -> None:
@@ -228,7 +321,10 @@ def test_capabilities_are_dropped_and_only_an_entrypoints_few_added_back() -> No
 
 def test_every_container_has_a_cpu_limit() -> None:
     assert violations("cpu-limits", container(cpus="1.5")) == []
+    assert violations("cpu-limits", container(cpus="0.5")) == []  # half a core is a limit too
     assert violations("cpu-limits", container(cpuQuota=50000)) == []
+    assert violations("cpu-limits", container(cpuQuota=1)) == []  # any positive quota limits (1 µs per period)
+    assert len(violations("cpu-limits", container(cpuQuota=-1))) == 1  # Docker's "no quota"
     for unlimited in (container(), container(cpus="0"), container(cpus="lots")):
         assert violations("cpu-limits", unlimited) == [
             "container has no CPU limit: one busy container could take every core of the host (cpus)"
@@ -241,11 +337,16 @@ def test_secret_files_and_secret_outputs_stay_secret() -> None:
         "file /run/secrets/x/password carries a plain value: build it from a secret Output"
     ]
     assert violations("secret-files", container(uploads=[{"file": "/run/secrets/x/p", "content": Secret("h")}])) == []
-    found: list[str] = []
+    assert violations("secret-files", container(uploads=Secret(plain_file["uploads"]))) == []  # the whole list secret
+    found: list[tuple[str, str | None]] = []
     outputs = {"grafanaAdminPassword": "hunter2", "kafkaUiPassword": Secret("x"), "grafanaUrl": "http://h"}
     stack = PolicyResource("pulumi:pulumi:Stack", outputs, "urn:stack", "dev", None, None, None, [], {})
-    POLICY["secret-outputs"].validate(StackValidationArgs([stack]), lambda m, urn=None: found.append(m))
-    assert found == ["stack output grafanaAdminPassword is not secret: export it from a secret Output"]
+    # the stack's outputs are found among all the resources, whatever comes first; a container's env is not one
+    grafana = stack_resource("grafana", container(envs=["GF_SECURITY_ADMIN_PASSWORD=hunter2"]))
+    POLICY["secret-outputs"].validate(StackValidationArgs([grafana, stack]), lambda m, urn=None: found.append((m, urn)))
+    assert found == [  # named with the stack's URN, so `pulumi preview` points at the outputs
+        ("stack output grafanaAdminPassword is not secret: export it from a secret Output", "urn:stack")
+    ]
 
 
 def test_clickhouse_default_user_is_not_left_open() -> None:
@@ -384,6 +485,9 @@ def test_each_violation_names_what_is_wrong_and_what_to_do() -> None:
         "host port 8080 is published on 0.0.0.0: only a service that asks for a login (Grafana, kafka-ui, "
         "ClickHouse, Kafka with SASL) may listen beyond 127.0.0.1 (docs/security.md)"
     ]  # the provider's default address, named
+    assert violations("loopback-host-ports", container(ports=[{"internal": 8080}]))[0].startswith(
+        "host port 0 is published on 0.0.0.0:"
+    )  # no external port: Docker picks a free one (port 0, "any", as in its API)
     assert violations("clickhouse-default-user-closed", container(envs=["CLICKHOUSE_DB=market"])) == [
         "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret "
         "(or CLICKHOUSE_PASSWORD_FILE naming an uploaded file)"
