@@ -1,7 +1,8 @@
 """`make mutate`'s last step: score each module from mutmut's results and keep docs/mutation.md true.
 
 Reads `mutmut results --all true` on stdin. Writes the score table into docs/mutation.md (between its markers),
-prints it, and fails when an area scores under the target or a surviving mutant is not explained in the page
+prints it, and fails when the whole scores under its target, an area under its floor, or a surviving mutant is
+not explained in the page
 (every survivor needs a line naming it: why it is equivalent, or which test now kills it).
 """
 
@@ -14,12 +15,15 @@ from pathlib import Path
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "mutation.md"
 BEGIN, END = "<!-- scores: written by make mutate -->", "<!-- end of scores -->"
-TARGET = 0.90
+TARGET = 0.95  # all mutants together (issue 22)
+FLOOR = 0.90  # each area
 KILLED = {"killed", "timeout"}  # a mutant that makes the suite hang is caught too
 # The areas the target applies to, by module prefix.
 AREAS = {
+    "core": "core.",
     "generator": "generator.",
     "settings": "infra.settings",
+    "schema": "ddl.",
     "schema provider": "infra.clickhouse_schema",
     "policy": "policy.",
     "dashboards": "dashboards.",
@@ -44,8 +48,11 @@ def score_table(results: dict[str, str]) -> tuple[list[str], list[str]]:
         by_module[module_of(name)][status] += 1
     rows = ["| area | module | mutants | killed | survived | no test | score |", "|---|---|---|---|---|---|---|"]
     failing = []
+    whole_total = whole_killed = 0
     for area, prefix in AREAS.items():
         modules = sorted(module for module in by_module if module.startswith(prefix))
+        if not modules:
+            continue
         area_total = area_killed = 0
         for module in modules:
             counts = by_module[module]
@@ -53,10 +60,15 @@ def score_table(results: dict[str, str]) -> tuple[list[str], list[str]]:
             area_total, area_killed = area_total + total, area_killed + killed
             rows.append(f"| {area} | `{module}` | {total} | {killed} | {counts['survived']} | {counts['no tests']} "
                         f"| {killed / total:.1%} |")  # fmt: skip
-        score = area_killed / area_total if area_total else 0.0
+        score = area_killed / area_total
         rows.append(f"| **{area}** | all | {area_total} | {area_killed} | | | **{score:.1%}** |")
-        if score < TARGET:
-            failing.append(f"{area} {score:.1%}")
+        whole_total, whole_killed = whole_total + area_total, whole_killed + area_killed
+        if score < FLOOR:
+            failing.append(f"{area} {score:.1%} is under the {FLOOR:.0%} floor of an area")
+    whole = whole_killed / whole_total if whole_total else 0.0
+    rows.append(f"| **all** | | {whole_total} | {whole_killed} | | | **{whole:.1%}** |")
+    if whole < TARGET:
+        failing.append(f"all mutants {whole:.1%} is under the {TARGET:.0%} target")
     return rows, failing
 
 
@@ -80,7 +92,7 @@ def main() -> int:
     for name in unexplained:
         print(f"mutation_report: {name} survives and docs/mutation.md does not explain it", file=sys.stderr)
     for area in failing:
-        print(f"mutation_report: {area} is under the {TARGET:.0%} target", file=sys.stderr)
+        print(f"mutation_report: {area}", file=sys.stderr)
     return 1 if unexplained or failing else 0
 
 
