@@ -8,13 +8,12 @@ Secret values reach `validate` as `pulumi_policy.Secret` (the pack installs `kee
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
     ReportViolation,
-    ResourceValidation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     Secret,
@@ -74,32 +73,32 @@ def _uploaded(props: Mapping[str, Any]) -> dict[str, Any]:
     return {plain(upload.get("file")): upload.get("content") for upload in plain(props.get("uploads")) or []}
 
 
-Report = Callable[[str], None]
+def _violation(report: ReportViolation, message: str) -> None:
+    """A resource check's finding: pulumi-policy's callback also takes an urn, which it ignores for a resource
+    policy (the resource validated is the one reported; `ResourceValidation`'s docstring)."""
+    report(message, None)
 
 
-def _resource(check: Callable[[ResourceValidationArgs, Report], None]) -> ResourceValidation:
-    """A resource check that reports a message alone: pulumi-policy's callback also takes an urn, which it ignores
-    for a resource policy (the resource validated is the one reported; `ResourceValidation`'s docstring)."""
-    return lambda args, report: check(args, lambda message: report(message, None))
-
-
-def _validate_pinned(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_pinned(args: ResourceValidationArgs, report: ReportViolation) -> None:
     reference = _image_reference(args)
     if reference is not None and pin_level(reference) is None:
-        report(
+        _violation(
+            report,
             f"image '{reference}' is not pinned: use a digest (repo:tag@sha256:…; make pin) or a full version tag, "
             "never a tag that moves (latest, main, a major-only :12)",
         )
 
 
-def _validate_digest(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_digest(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Advisory: a version tag can still be pushed again; a digest cannot. Our own build is local (no registry)."""
     reference = _image_reference(args)
     if reference is not None and args.resource_type != BUILT_IMAGE and pin_level(reference) == "tag":
-        report(f"image '{reference}' is pinned by tag only: a tag can be re-pushed; `make pin` adds its digest")
+        _violation(
+            report, f"image '{reference}' is pinned by tag only: a tag can be re-pushed; `make pin` adds its digest"
+        )
 
 
-def _validate_loopback(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_loopback(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """A host port beyond loopback only for a service that asks whoever reaches it for a login: Grafana (anonymous
     access off), kafka-ui (a login), ClickHouse (its default user closed), a Kafka listener with SASL. No stack
     setting is an exception: the service behind the port is judged, not the address."""
@@ -110,12 +109,13 @@ def _validate_loopback(args: ResourceValidationArgs, report: Report) -> None:
             continue
         service, found = _authenticating_service(args)
         if service is None:
-            report(
+            _violation(
+                report,
                 f"host port {external} is published on {address}: only a service that asks for a login (Grafana, "
                 "kafka-ui, ClickHouse, Kafka with SASL) may listen beyond 127.0.0.1 (docs/security.md)",
             )
         elif found:
-            report(f"host port {external} is published on {address}, but {service}: {found[0]}")
+            _violation(report, f"host port {external} is published on {address}, but {service}: {found[0]}")
 
 
 def _authenticating_service(args: ResourceValidationArgs) -> tuple[str | None, list[str]]:
@@ -144,12 +144,12 @@ def _authenticating_service(args: ResourceValidationArgs) -> tuple[str | None, l
     return None, []
 
 
-def _validate_secret_environment(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_secret_environment(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != CONTAINER:
         return
     for name, value, secret in environment(args.props):
         if SECRET_NAME.search(name) and value and not secret and not name.endswith("_FILE"):  # a path to one
-            report(f"environment variable {name} carries a plain value: build it from a secret Output")
+            _violation(report, f"environment variable {name} carries a plain value: build it from a secret Output")
 
 
 # What Grafana's ini parser (go-ini `parseBool`) reads as true; compared without case, a superset on purpose.
@@ -169,24 +169,24 @@ def _setting(args: ResourceValidationArgs, name: str) -> tuple[bool, str | None]
     return True, None if content is None else str(plain(content))
 
 
-def _refuse_true(args: ResourceValidationArgs, report: Report, name: str, what: str) -> None:
+def _refuse_true(args: ResourceValidationArgs, report: ReportViolation, name: str, what: str) -> None:
     if args.resource_type != CONTAINER:
         return
     present, value = _setting(args, name)
     if present and (value is None or value.strip().lower() in INI_TRUE):
         shown = "a file that is not uploaded" if value is None else repr(value.strip())
-        report(f"Grafana {what} ({name} is {shown}; Grafana reads 1, t, true, y, yes, on as true)")
+        _violation(report, f"Grafana {what} ({name} is {shown}; Grafana reads 1, t, true, y, yes, on as true)")
 
 
-def _validate_grafana_closed(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_grafana_closed(args: ResourceValidationArgs, report: ReportViolation) -> None:
     _refuse_true(args, report, "GF_AUTH_ANONYMOUS_ENABLED", "allows anonymous access")
 
 
-def _validate_no_sign_up(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_no_sign_up(args: ResourceValidationArgs, report: ReportViolation) -> None:
     _refuse_true(args, report, "GF_USERS_ALLOW_SIGN_UP", "lets anyone sign up")
 
 
-def _validate_clickhouse_closed(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_clickhouse_closed(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != CONTAINER:
         return
     env = {name: value for name, value, _secret in environment(args.props)}
@@ -197,7 +197,8 @@ def _validate_clickhouse_closed(args: ResourceValidationArgs, report: Report) ->
         env.get("CLICKHOUSE_PASSWORD_FILE") in _uploaded(args.props)  # read from the file by the entrypoint
     )
     if not password or env.get("CLICKHOUSE_SKIP_USER_SETUP") == "1":
-        report(
+        _violation(
+            report,
             "ClickHouse's default user is left open: set CLICKHOUSE_USER and a CLICKHOUSE_PASSWORD from a secret "
             "(or CLICKHOUSE_PASSWORD_FILE naming an uploaded file)",
         )
@@ -215,7 +216,7 @@ def _published(args: ResourceValidationArgs) -> list[tuple[int, int, str]]:
     ]
 
 
-def _validate_kafka_ui_login(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_kafka_ui_login(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """kafka-ui (kafbat) has no login unless AUTH_TYPE says which: loopback is not per user on a shared host."""
     if args.resource_type != CONTAINER:
         return
@@ -225,10 +226,12 @@ def _validate_kafka_ui_login(args: ResourceValidationArgs, report: Report) -> No
         return
     auth = env.get("AUTH_TYPE", "DISABLED").strip().upper()
     if auth not in KAFKA_UI_LOGINS:
-        report(f"kafka-ui has no login (AUTH_TYPE={auth}): set AUTH_TYPE=LOGIN_FORM with a generated password")
+        _violation(
+            report, f"kafka-ui has no login (AUTH_TYPE={auth}): set AUTH_TYPE=LOGIN_FORM with a generated password"
+        )
 
 
-def _validate_kafka_listeners(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_kafka_listeners(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Every listener has a known protocol; a listener published beyond loopback authenticates (SASL_*)."""
     if args.resource_type != CONTAINER:
         return
@@ -239,7 +242,9 @@ def _validate_kafka_listeners(args: ResourceValidationArgs, report: Report) -> N
     protocols = dict(item.strip().split(":", 1) for item in mapping.split(",") if ":" in item)
     for name, protocol in sorted(protocols.items()):
         if protocol not in KAFKA_PROTOCOLS:
-            report(f"Kafka listener {name} has protocol {protocol}: expected one of {sorted(KAFKA_PROTOCOLS)}")
+            _violation(
+                report, f"Kafka listener {name} has protocol {protocol}: expected one of {sorted(KAFKA_PROTOCOLS)}"
+            )
     by_port = {
         int(match[2]): match[1] for match in re.finditer(r"([A-Z_]+)://[^,:]*:(\d+)", env.get("KAFKA_LISTENERS", ""))
     }
@@ -247,30 +252,31 @@ def _validate_kafka_listeners(args: ResourceValidationArgs, report: Report) -> N
         name = by_port.get(internal, "?")
         protocol = protocols.get(name, "PLAINTEXT")
         if address not in LOOPBACK and not protocol.startswith("SASL_"):
-            report(
+            _violation(
+                report,
                 f"Kafka listener {name} ({protocol}) is published on {address}:{external}: "
                 "anyone who reaches it can produce, delete topics and move consumer offsets; publish it on 127.0.0.1",
             )
 
 
-def _validate_isolated(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_isolated(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """No way out of the container to the host: not privileged, no host namespaces, no Docker socket."""
     if args.resource_type != CONTAINER:
         return
     props = args.props
     if plain(props.get("privileged")):
-        report("container is privileged: it is root on the host")
+        _violation(report, "container is privileged: it is root on the host")
     for field in ("networkMode", "pidMode", "ipcMode", "usernsMode"):
         if str(plain(props.get(field))).lower() == "host":
-            report(f"container shares the host's namespace ({field}=host)")
+            _violation(report, f"container shares the host's namespace ({field}=host)")
     sources = [plain(v.get("hostPath")) for v in plain(props.get("volumes")) or []]
     sources += [plain(m.get("source")) for m in plain(props.get("mounts")) or []]
     for source in sources:
         if source and "docker.sock" in str(source):
-            report(f"container mounts the Docker socket ({source}): that is root on the host")
+            _violation(report, f"container mounts the Docker socket ({source}): that is root on the host")
 
 
-def _validate_capabilities(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_capabilities(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Every capability dropped, only what a root entrypoint needs to drop to its user added back; no setuid
     escalation."""
     if args.resource_type != CONTAINER:
@@ -279,15 +285,15 @@ def _validate_capabilities(args: ResourceValidationArgs, report: Report) -> None
     drops = {str(plain(c)).upper() for c in plain(capabilities.get("drops")) or []}
     adds = {str(plain(c)).upper().removeprefix("CAP_") for c in plain(capabilities.get("adds")) or []}
     if "ALL" not in drops:
-        report("container keeps Docker's default capabilities: drop ALL, add back only what it needs")
+        _violation(report, "container keeps Docker's default capabilities: drop ALL, add back only what it needs")
     extra = sorted(adds - set(ROOT_ENTRYPOINT_CAPABILITIES))
     if extra:
-        report(f"container adds capabilities {extra}: allowed are {list(ROOT_ENTRYPOINT_CAPABILITIES)}")
+        _violation(report, f"container adds capabilities {extra}: allowed are {list(ROOT_ENTRYPOINT_CAPABILITIES)}")
     if NO_NEW_PRIVILEGES not in [plain(option) for option in plain(args.props.get("securityOpts")) or []]:
-        report(f"container lacks security option {NO_NEW_PRIVILEGES}")
+        _violation(report, f"container lacks security option {NO_NEW_PRIVILEGES}")
 
 
-def _validate_cpu_limit(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_cpu_limit(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != CONTAINER:
         return
     cpus, quota = plain(args.props.get("cpus")), plain(args.props.get("cpuQuota"))
@@ -296,17 +302,17 @@ def _validate_cpu_limit(args: ResourceValidationArgs, report: Report) -> None:
             return
     except ValueError:
         pass  # not a number: no limit Docker would apply
-    report("container has no CPU limit: one busy container could take every core of the host (cpus)")
+    _violation(report, "container has no CPU limit: one busy container could take every core of the host (cpus)")
 
 
-def _validate_secret_files(args: ResourceValidationArgs, report: Report) -> None:
+def _validate_secret_files(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """A file uploaded as a secret (under /run/secrets) is secret in state too."""
     if args.resource_type != CONTAINER or isinstance(args.props.get("uploads"), Secret):
         return
     for upload in plain(args.props.get("uploads")) or []:
         path = str(plain(upload.get("file")))
         if path.startswith("/run/secrets/") and not isinstance(upload.get("content"), Secret):
-            report(f"file {path} carries a plain value: build it from a secret Output")
+            _violation(report, f"file {path} carries a plain value: build it from a secret Output")
 
 
 def _validate_secret_outputs(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -341,31 +347,31 @@ def _dependencies(resource: Any) -> Iterable[Any]:
 
 POLICIES = [
     ResourceValidationPolicy("pinned-images", "Images are pinned: a digest or a full version tag, never a moving tag.",
-                             _resource(_validate_pinned)),
+                             _validate_pinned),
     ResourceValidationPolicy("digest-pinned-images", "Pulled images are pinned by digest (advisory).",
-                             _resource(_validate_digest), enforcement_level=EnforcementLevel.ADVISORY),
+                             _validate_digest, enforcement_level=EnforcementLevel.ADVISORY),
     ResourceValidationPolicy("loopback-host-ports",
                              "Host ports bind to loopback, unless the service behind them asks for a login.",
-                             _resource(_validate_loopback)),
+                             _validate_loopback),
     ResourceValidationPolicy("secret-environment", "Variables named like a password, secret or token are secret.",
-                             _resource(_validate_secret_environment)),
+                             _validate_secret_environment),
     ResourceValidationPolicy("grafana-no-anonymous", "Grafana does not allow anonymous access.",
-                             _resource(_validate_grafana_closed)),
+                             _validate_grafana_closed),
     ResourceValidationPolicy("grafana-no-sign-up", "Grafana does not let anyone sign up.",
-                             _resource(_validate_no_sign_up)),
-    ResourceValidationPolicy("kafka-ui-login", "kafka-ui asks for a login.", _resource(_validate_kafka_ui_login)),
+                             _validate_no_sign_up),
+    ResourceValidationPolicy("kafka-ui-login", "kafka-ui asks for a login.", _validate_kafka_ui_login),
     ResourceValidationPolicy("kafka-listener-protocols",
                              "Kafka listeners use known protocols; beyond loopback only SASL.",
-                             _resource(_validate_kafka_listeners)),
+                             _validate_kafka_listeners),
     ResourceValidationPolicy("container-isolated", "No privileged container, host namespace or Docker socket.",
-                             _resource(_validate_isolated)),
+                             _validate_isolated),
     ResourceValidationPolicy("dropped-capabilities", "Containers drop every capability they do not need.",
-                             _resource(_validate_capabilities)),
-    ResourceValidationPolicy("cpu-limits", "Every container has a CPU limit.", _resource(_validate_cpu_limit)),
+                             _validate_capabilities),
+    ResourceValidationPolicy("cpu-limits", "Every container has a CPU limit.", _validate_cpu_limit),
     ResourceValidationPolicy("secret-files", "Files uploaded as secrets are secret.",
-                             _resource(_validate_secret_files)),
+                             _validate_secret_files),
     ResourceValidationPolicy("clickhouse-default-user-closed", "ClickHouse's default user is not left open.",
-                             _resource(_validate_clickhouse_closed)),
+                             _validate_clickhouse_closed),
     StackValidationPolicy("secret-outputs", "Stack outputs named like a password or secret are secret.",
                           _validate_secret_outputs),
     StackValidationPolicy("health-checked-dependencies", "Containers others wait for have a health check.",
