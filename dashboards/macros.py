@@ -48,8 +48,10 @@ def _one_line(text: str) -> str:
 
 
 def _one(name: str, args: list[str]) -> str:
+    """The one argument; else an error naming the arguments as the plugin split them (macropro wraps a handler's
+    error in `macro $__name(arg, …)`)."""
     if len(args) != 1:
-        raise MacroError(f"$__{name} takes 1 argument, got {len(args)}")
+        raise MacroError(f"$__{name}({_one_line(', '.join(args))}) takes 1 argument, got {len(args)}")
     return args[0]
 
 
