@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 PREFIX = "$__"
 NAME = re.compile(r"[_a-zA-Z0-9]*")
@@ -42,9 +43,15 @@ class TimeRange:
         return self.to_ms // 1000
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _one(name: str, args: list[str]) -> str:
+    """The one argument; else an error naming the arguments as the plugin split them (macropro wraps a handler's
+    error in `macro $__name(arg, …)`)."""
     if len(args) != 1:
-        raise MacroError(f"$__{name} takes 1 argument, got {len(args)}")
+        raise MacroError(f"$__{name}({_one_line(', '.join(args))}) takes 1 argument, got {len(args)}")
     return args[0]
 
 
@@ -95,7 +102,7 @@ def expand_macros(sql: str, window: TimeRange, variables: dict[str, str] | None 
     for name, value in (variables or {}).items():
         sql = sql.replace(f"${{{name}}}", value)
     if re.search(r"\$\{", sql):
-        raise MacroError(f"a variable nobody gave in: {' '.join(sql.split())}")
+        raise MacroError(f"a variable nobody gave in: {_one_line(sql)}")
     if PREFIX not in sql:
         return sql
     return _expand(blank_comments(sql), window)
@@ -108,23 +115,24 @@ def _expand(sql: str, window: TimeRange) -> str:
         name = NAME.match(sql, start + len(PREFIX))[0]  # type: ignore[index]  # matches the empty string at least
         handler = MACROS.get(name)
         if handler is None:
-            raise MacroError(f"$__{name} is not modelled (dashboards/macros.py): {' '.join(sql.split())}")
+            raise MacroError(f"$__{name} is not modelled (dashboards/macros.py): {_one_line(sql)}")
         at = start + len(PREFIX) + len(name)
         args: list[str] = []
-        if sql.startswith("(", at) and (close := _closing_paren(sql, at)) is not None:
-            args = [_expand(arg, window) for arg in _split_args(sql[at + 1 : close])]
-            at = close + 1
+        if sql.startswith("(", at) and (arg_list := _argument_list(sql, at)) is not None:
+            written, at = arg_list
+            args = [_expand(arg, window) for arg in written]
         out.append(handler(window, args))
     out.append(sql[at:])
     return "".join(out)
 
 
 def _skip_literal(sql: str, at: int, backslash: bool = False) -> int:
-    """The index after the quoted literal opening at `at` (doubled quotes escape; backslash too, if asked)."""
+    """The index after the quoted literal opening at `at` (a backslash escaping the next character, if asked).
+    A doubled quote, SQL's escape, ends the literal and opens the next one: the same text is skipped as when
+    the plugin reads it as one literal."""
     quote, i = sql[at], at + 1
     while i < len(sql):
-        escaped = (backslash and sql[i] == "\\") or sql.startswith(quote * 2, i)
-        if escaped:
+        if backslash and sql[i] == "\\":
             i += 2
         elif sql[i] == quote:
             return i + 1
@@ -133,59 +141,38 @@ def _skip_literal(sql: str, at: int, backslash: bool = False) -> int:
     return len(sql)
 
 
-def _closing_paren(sql: str, at: int) -> int | None:
-    """The index of the `)` matching the `(` at `at`; None when it never closes (the macro then takes none)."""
-    depth, i = 0, at
+def _argument_list(sql: str, at: int) -> tuple[list[str], int] | None:
+    """The arguments of the list whose `(` is at `at`, split at its top-level commas and trimmed (`()` has none),
+    and the index after its `)`; None when it never closes (the macro then takes none). macropro's
+    findClosingParen and parseArgs in one pass: they skip literals and count parentheses alike."""
+    depth, cuts, i = 0, [at], at
     while i < len(sql):
         if sql[i] in "'\"":
             i = _skip_literal(sql, i)
             continue
         depth += {"(": 1, ")": -1}.get(sql[i], 0)
         if depth == 0:
-            return i
+            args = [sql[cut + 1 : end].strip() for cut, end in pairwise([*cuts, i])]
+            return ([] if args == [""] else args), i + 1
+        if sql[i] == "," and depth == 1:
+            cuts.append(i)
         i += 1
     return None
 
 
-def _split_args(text: str) -> list[str]:
-    """Arguments split at top-level commas, each trimmed; `()` has none."""
-    if not text.strip():
-        return []
-    args, depth, start, i = [], 0, 0, 0
-    while i < len(text):
-        if text[i] in "'\"":
-            i = _skip_literal(text, i)
-            continue
-        if text[i] in "()":
-            depth += 1 if text[i] == "(" else -1
-        elif text[i] == "," and depth == 0:
-            args.append(text[start:i].strip())
-            start = i + 1
-        i += 1
-    return [*args, text[start:].strip()]
-
-
 def blank_comments(sql: str) -> str:
-    """`-- …` and `/* … */` replaced by spaces of the same length; quoted literals (backslash escapes included)
-    kept as they are."""
+    """`-- …` (to the line's end) and `/* … */` (to the query's end if it never closes) replaced by spaces of the
+    same length; quoted literals (backslash escapes included) kept as they are."""
     out, i = [], 0
     while i < len(sql):
         if sql[i] in "'\"":
             end = _skip_literal(sql, i, backslash=True)
-        elif sql.startswith("--", i):
-            newline = re.compile(r"[\r\n]").search(sql, i)
-            end = newline.start() if newline else len(sql)
+            out.append(sql[i:end])
+        elif comment := re.compile(r"--[^\r\n]*|/\*.*?(?:\*/|\Z)", re.DOTALL).match(sql, i):
+            end = comment.end()
             out.append(" " * (end - i))
-            i = end
-            continue
-        elif sql.startswith("/*", i):
-            close = sql.find("*/", i + 2)
-            end = len(sql) if close < 0 else close + 2
-            out.append(" " * (end - i))
-            i = end
-            continue
         else:
             end = i + 1
-        out.append(sql[i:end])
+            out.append(sql[i])
         i = end
     return "".join(out)

@@ -6,11 +6,12 @@ pkg/expr/threshold.go (grafana/grafana@1f8fcc5) for every evaluator type."""
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
 from dashboards.alerts import pipeline_rules
-from dashboards.macros import MacroError, TimeRange, blank_comments, expand_macros
+from dashboards.macros import MacroError, TimeRange, expand_macros
 from ddl.spec import SchemaSpec
 from testbed.grafana import PREDICATES, REDUCERS, reduce_stage, threshold_stage
 
@@ -163,23 +164,112 @@ def test_the_plugin_s_macro_cases(sql: str, expanded: str) -> None:
     assert expand_macros(sql, MACRO_TESTS) == expanded
 
 
+# macropro v1.0.1 (the plugin's engine; docs/upstream.md), parser.go: `expand` reads `$__name`, then an argument
+# list only when `(` follows and `findClosingParen` balances it (else the macro has none), `parseArgs` splits it at
+# top-level commas, each trimmed; a handler's error comes back as `macro $__name(arg, …): …`. Its cases are
+# parser_test.go's (read at 092bbe5; these functions are the same in v1.0.1).
+F = "toDateTime(1415792726)"  # PLUGIN's $__fromTime
+T = "toDateTime(1447328726)"  # PLUGIN's $__toTime
+
+
 @pytest.mark.parametrize(
-    "sql",
-    ["SELECT $__timeFilter()", "$__timeFrom()", "$__timeTo()", "$__timeInterval(a, b)", "$__timeInterval_ms()",
-     "$__timeFilter_ms(a, b)"],
+    ("sql", "message"),
+    [("SELECT $__timeFilter()", "$__timeFilter() takes 1 argument, got 0"),
+     ("SELECT $__timeFilter", "$__timeFilter() takes 1 argument, got 0"),  # no list: parseArgs("")
+     ("SELECT $__timeFilter(ts", "$__timeFilter() takes 1 argument, got 0"),  # unbalanced: no list either
+     ("$__timeFrom()", "$__timeFrom() takes 1 argument, got 0"),
+     ("$__timeTo()", "$__timeTo() takes 1 argument, got 0"),
+     ("$__timeInterval(a, b)", "$__timeInterval(a, b) takes 1 argument, got 2"),
+     ("$__timeInterval_ms()", "$__timeInterval_ms() takes 1 argument, got 0"),
+     ("$__timeFilter_ms(a, b)", "$__timeFilter_ms(a, b) takes 1 argument, got 2")],
 )  # fmt: skip
-def test_a_wrong_argument_count_is_refused_as_the_plugin_refuses_it(sql: str) -> None:
-    with pytest.raises(MacroError, match=r"takes 1 argument, got \d"):
+def test_a_wrong_argument_count_is_refused_as_the_plugin_refuses_it(sql: str, message: str) -> None:
+    """pkg/macros/macros.go badArgsErr (TestMacroTimeFrom/TestMacroTimeTo expect the error)."""
+    with pytest.raises(MacroError, match=f"^{re.escape(message)}$"):
         expand_macros(sql, PLUGIN)
 
 
-def test_comments_are_blanked_once_a_macro_is_in_the_query() -> None:
-    """The plugin blanks `--` and `/* */` comments (to spaces of the same length) before it expands; a macro
-    inside a comment is never expanded. A query without `$__` goes out verbatim, comments and all."""
-    sql = "SELECT 1 -- $__timeFilter(x)\n/* $__fromTime */ , $__toTime"
-    assert expand_macros(sql, PLUGIN) == "SELECT 1 " + " " * 19 + "\n" + " " * 17 + " , toDateTime(1447328726)"
+@pytest.mark.parametrize(
+    ("args", "split", "count"),
+    [("a, b, c", "a, b, c", 3),  # TestParseArgs_multiple
+     ("COALESCE(a, b), c", "COALESCE(a, b), c", 2),  # TestParseArgs_nestedParens
+     ("'a,b', c", "'a,b', c", 2),  # TestParseArgs_quotedComma
+     ("'it''s, fine', x", "'it''s, fine', x", 2),  # TestParseArgs_doubledSingleQuote
+     ('"he said ""hi"", then left", y', '"he said ""hi"", then left", y', 2),  # TestParseArgs_doubledDoubleQuote
+     (" a ,b ", "a, b", 2),  # TestParseArgs_single: each trimmed
+     ("'', ts", "'', ts", 2),  # an empty literal is an argument
+     ("EXPIRY, ts", "EXPIRY, ts", 2)],  # letters open no literal and no group
+)  # fmt: skip
+def test_arguments_are_split_where_macropro_splits_them(args: str, split: str, count: int) -> None:
+    message = f"$__timeFilter({split}) takes 1 argument, got {count}"
+    with pytest.raises(MacroError, match=f"^{re.escape(message)}$"):
+        expand_macros(f"SELECT $__timeFilter({args})", PLUGIN)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expanded"),
+    [  # TestInterpolate_macroWithDoubledQuoteArg
+     ("$__timeFrom('it''s, still one arg')", f"'it''s, still one arg' >= {F}"),
+     ("$__timeFrom('it''s') rest", f"'it''s' >= {F} rest"),  # TestFindClosingParen_doubledQuote
+     ("$__timeFrom(coalesce(nullIf(ts, ''), t0))", f"coalesce(nullIf(ts, ''), t0) >= {F}"),
+     ("$__timeFrom(if(note = 'a)b', t1, t0))", f"if(note = 'a)b', t1, t0) >= {F}"),
+     ("$__timeTo(MAX_TS)", f"MAX_TS <= {T}")],
+)  # fmt: skip
+def test_one_argument_reaches_the_macro_as_written(sql: str, expanded: str) -> None:
+    assert expand_macros(sql, PLUGIN) == expanded
+
+
+def test_a_backslash_escape_in_an_argument_list_unbalances_it_as_in_the_plugin() -> None:
+    r"""ClickHouse reads `'it\'s'` as one literal, and the plugin's comment stripping does too (its
+    BackslashEscape style), but macropro's argument scanner knows only doubled quotes (findClosingParen →
+    scanStringLiteral): the list never closes, the macro gets no argument, and the plugin refuses the query."""
+    with pytest.raises(MacroError, match=re.escape("$__timeFilter() takes 1 argument, got 0")):
+        expand_macros("SELECT $__timeFilter(if(note = 'it\\'s', t1, t0))", PLUGIN)
+    assert expand_macros("SELECT $__timeFrom(if(note = 'it''s', t1, t0))", PLUGIN) == (
+        f"SELECT if(note = 'it''s', t1, t0) >= {F}"
+    )
+
+
+def test_a_macro_inside_a_literal_is_expanded_too() -> None:
+    """macropro's expand looks for `$__` without regard to quotes; an unterminated literal runs to the end
+    (TestScanStringLiteral_unterminated), so a `--` in it is no comment."""
+    assert expand_macros("SELECT '$__fromTime' AS note", PLUGIN) == f"SELECT '{F}' AS note"
+    assert expand_macros("SELECT $__toTime, 'open -- not a comment", PLUGIN) == f"SELECT {T}, 'open -- not a comment"
+
+
+def blank(text: str) -> str:
+    return " " * len(text)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expanded"),
+    [("SELECT 1 -- $__timeFilter(x)\n/* $__fromTime */ , $__toTime",
+      f"SELECT 1 {blank('-- $__timeFilter(x)')}\n{blank('/* $__fromTime */')} , {T}"),
+     ("SELECT $__fromTime -- trailing", f"SELECT {F} {blank('-- trailing')}"),  # TestStripComments_lineCommentAtEOF
+     ("SELECT 1 -- cmt\r$__fromTime", f"SELECT 1 {blank('-- cmt')}\r{F}"),  # TestStripComments_lineCommentCROnly
+     ("SELECT $__fromTime -- cmt\r\nFROM t", f"SELECT {F} {blank('-- cmt')}\r\nFROM t"),  # ..._lineCommentCRLF
+     ("SELECT $__fromTime\n-- note\nFROM t", f"SELECT {F}\n{blank('-- note')}\nFROM t"),
+     ("SELECT 1 -- it's\n, $__fromTime", "SELECT 1 " + blank("-- it's") + f"\n, {F}"),  # no literal in a comment
+     ("SELECT 1 /* $__fromTime", f"SELECT 1 {blank('/* $__fromTime')}"),  # ..._unterminatedBlockHidesMacro
+     ("SELECT /* a */ $__fromTime /* b */", f"SELECT {blank('/* a */')} {F} {blank('/* b */')}"),
+     ("SELECT /**/$__fromTime", f"SELECT {blank('/**/')}{F}"),
+     ("SELECT /*/ $__fromTime */ 1", f"SELECT {blank('/*/ $__fromTime */')} 1"),  # `*/` is looked for after `/*`
+     ("/* one\ntwo */ $__toTime", blank("/* one\ntwo */") + f" {T}"),
+     ("SELECT 'a' AS s -- $__fromTime\n, $__toTime", f"SELECT 'a' AS s {blank('-- $__fromTime')}\n, {T}"),
+     ("SELECT replaceAll(p, '\\\\', '/') -- $__fromTime\n, $__toTime",
+      f"SELECT replaceAll(p, '\\\\', '/') {blank('-- $__fromTime')}\n, {T}"),
+     ("SELECT MAX(x) -- top\nFROM t WHERE $__timeFilter(EXPIRY)",
+      f"SELECT MAX(x) {blank('-- top')}\nFROM t WHERE EXPIRY >= {F} AND EXPIRY <= {T}")],
+)  # fmt: skip
+def test_comments_are_blanked_once_a_macro_is_in_the_query(sql: str, expanded: str) -> None:
+    r"""The plugin blanks `--` (to `\n` or `\r`) and `/* */` (to the end if never closed) comments to spaces of
+    the same length before it expands, literals kept (macropro.go StripComments); a macro inside a comment is
+    never expanded. Cases from macropro's parser_test.go TestStripComments_*."""
+    assert expand_macros(sql, PLUGIN) == expanded
+
+
+def test_a_query_without_a_macro_goes_out_verbatim() -> None:
     assert expand_macros("SELECT 1 -- note", PLUGIN) == "SELECT 1 -- note"
-    assert blank_comments("a /* open") == "a " + " " * 7  # an open comment runs to the end
 
 
 def test_an_unbalanced_argument_list_is_left_in_the_query() -> None:
@@ -207,5 +297,6 @@ def test_a_macro_the_model_does_not_know_is_refused_in_one_line() -> None:
     with pytest.raises(MacroError) as raised:
         expand_macros("SELECT $__dateFilter(d)\nFROM t", WINDOW)
     assert str(raised.value) == "$__dateFilter is not modelled (dashboards/macros.py): SELECT $__dateFilter(d) FROM t"
-    with pytest.raises(MacroError, match="a variable nobody gave"):
-        expand_macros("SELECT ${level}", WINDOW)
+    with pytest.raises(MacroError) as raised:
+        expand_macros("SELECT ${level}\nFROM t", WINDOW)
+    assert str(raised.value) == "a variable nobody gave in: SELECT ${level} FROM t"
