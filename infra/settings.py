@@ -438,7 +438,7 @@ def settings_from(
 def _suggestion(name: str) -> str:
     """'; did you mean <key>?' for the config key closest to a misspelt one (case aside), or nothing."""
     lowered = {key.lower(): key for key in KEYS_BY_NAME}
-    close = difflib.get_close_matches(name.lower(), lowered, n=1)
+    close = difflib.get_close_matches(name.lower(), lowered)  # best first
     return f"; did you mean {lowered[close[0]]}?" if close else ""
 
 

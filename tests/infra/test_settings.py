@@ -82,6 +82,16 @@ def test_bad_values_are_named_with_what_is_accepted(raw: dict[str, str], message
         settings_from(raw, PROJECT, "dev")
 
 
+def test_an_unknown_key_is_named_with_the_closest_key_if_there_is_one() -> None:
+    with pytest.raises(SettingsError) as raised:
+        settings_from({"KAFKABROKERS": "2", "colour": "blue"}, PROJECT, "dev")
+    assert str(raised.value).splitlines() == [
+        f"{PROJECT}:KAFKABROKERS is not a setting of this project; did you mean kafkaBrokers? "
+        "(see docs/deploying.md, 'Configuration')",
+        f"{PROJECT}:colour is not a setting of this project (see docs/deploying.md, 'Configuration')",
+    ]
+
+
 def test_every_default_image_is_one_whose_sources_docs_upstream_cites() -> None:
     """A new pin must come with a fresh reading of that image's scripts (docs/upstream.md)."""
     cited = (REPO_ROOT / "docs" / "upstream.md").read_text()
