@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from core.contract import ReportShape
-from core.generator_config import MAX_LEVELS
+from core.generator_config import MAX_DECIMALS, MAX_LEVELS
 from ddl.spec import SchemaSpec, validate
 
 
@@ -38,3 +38,25 @@ def test_a_bad_name_is_named_by_what_it_names(changes: dict[str, Any], problem: 
 )
 def test_a_side_with_too_few_or_too_many_levels_is_named(shape: ReportShape, problem: str) -> None:
     assert validate(SchemaSpec(shape=shape)) == [problem]
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"shape": ReportShape(random_decimal=MAX_DECIMALS + 1)},
+         f"decimals {MAX_DECIMALS + 1} not accepted: expected 0 to {MAX_DECIMALS}"),
+        ({"topic": "."}, "topic '.' not accepted: expected "),
+        ({"topic": ".."}, "topic '..' not accepted: expected "),
+        ({"topic": "metrics raw"}, "topic 'metrics raw' not accepted: expected "),
+        ({"broker_list": "kafka:9092;b:9092"}, "broker list 'kafka:9092;b:9092' not accepted: expected "),
+    ],
+)  # fmt: skip
+def test_a_bad_value_is_named_with_what_is_accepted(changes: dict[str, Any], problem: str) -> None:
+    (found,) = validate(SchemaSpec(**changes))
+    assert found.startswith(problem)
+
+
+def test_topics_and_brokers_kafka_accepts_are_accepted() -> None:
+    """Topics of dots and dashes, host names in capitals, IPv6 brokers in brackets."""
+    spec = SchemaSpec(topic="prices.v2_raw-1", broker_list="Kafka-1.example:9092,[::1]:9093")
+    assert validate(spec) == []
