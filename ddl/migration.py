@@ -107,8 +107,10 @@ def migration_plan(olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str
     data_changed = any(new_objects[n]["kind"] != "access" for n in changed) or removed
     plan: list[str] = []
     if destructive:  # allowed by the caller: the data objects start again from scratch
-        plan += statements_of(olds, object_names(olds, DATA_KINDS)[::-1], "drop")
-        plan += statements_of(news, object_names(news, DATA_KINDS), "create")
+        plan = [
+            *statements_of(olds, object_names(olds, DATA_KINDS)[::-1], "drop"),
+            *statements_of(news, object_names(news, DATA_KINDS), "create"),
+        ]
     elif data_changed:
         keeps_queue = spec.queue in old_objects and spec.queue not in changed
         if keeps_queue:

@@ -176,7 +176,9 @@ def _cidr_list(raw: str) -> str:
         if not CIDR_LIST_PATTERN.fullmatch(raw):
             raise ValueError
         for cidr in raw.split(","):
-            ipaddress.ip_network(cidr, strict=False)  # raises ValueError
+            # raises ValueError, also for host bits set (203.0.113.7/24: the /24, or one address?), a range
+            # Kubernetes warns is ambiguous (KEP-4858, to refuse it later)
+            ipaddress.ip_network(cidr)
     return raw
 
 
@@ -438,7 +440,7 @@ def settings_from(
 def _suggestion(name: str) -> str:
     """'; did you mean <key>?' for the config key closest to a misspelt one (case aside), or nothing."""
     lowered = {key.lower(): key for key in KEYS_BY_NAME}
-    close = difflib.get_close_matches(name.lower(), lowered, n=1)
+    close = difflib.get_close_matches(name.lower(), lowered)  # best first
     return f"; did you mean {lowered[close[0]]}?" if close else ""
 
 

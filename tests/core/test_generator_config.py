@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.contract import ReportShape
-from core.generator_config import SETTINGS, GeneratorConfig, environment_for, load_config
+from core.generator_config import SETTINGS, ConfigError, GeneratorConfig, environment_for, load_config
 from testbed.modules import rebuilt
 from testbed.repo import REPO_ROOT
 
@@ -118,6 +118,15 @@ def test_every_bad_variable_is_named_at_once() -> None:
         "generator: ASK_SIZE='y' is not accepted: expected an integer from 1 to 1000",
         "generator: KAFKA_TOPIC='..' is not accepted: expected 1-249 characters of A-Z a-z 0-9 . _ - (not '.' or '..')",
     ]
+
+
+def test_the_error_reads_as_one_line_per_bad_variable() -> None:
+    """What a caller of `load_config` (or a traceback) shows: the same lines the CLI prints, nothing between."""
+    with pytest.raises(ConfigError) as raised:
+        load_config({"BID_SIZE": "x", "KAFKA_TOPIC": ".."})
+    assert raised.value.problems[0].startswith("BID_SIZE='x' is not accepted")
+    assert raised.value.problems[1].startswith("KAFKA_TOPIC='..' is not accepted")
+    assert str(raised.value).splitlines() == raised.value.problems
 
 
 def test_help_lists_every_variable_with_its_default_and_what_it_accepts() -> None:

@@ -87,6 +87,21 @@ def test_make_pin_without_docker_is_one_line_and_exit_2(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("reference", "level"),
+    [
+        ("grafana/grafana:12.4.5", "tag"),
+        ("localhost:5000/generator:1995430acd190983", "tag"),
+        (f"localhost:5000/generator@{DIGEST}", "digest"),
+        ("localhost:5000/generator", None),  # the registry's port is not a tag
+        ("localhost:5000/generator-1.2.3", None),  # nor is it one when the repository's name holds a version
+        (":1.2.3", None),  # a tag without a repository names no image
+    ],
+)
+def test_pin_level_reads_a_tag_only_after_the_repository(reference: str, level: str | None) -> None:
+    assert pin_level(reference) == level
+
+
 def pins(path: Path) -> dict[str, str]:
     """name → version of every `name==version` line (comments and options left out)."""
     found = {}

@@ -14,6 +14,7 @@ from core.contract import ReportShape
 from core.generator_config import GeneratorConfig
 from ddl.spec import SchemaSpec
 from infra.settings import KEYS, PROJECT, Config, SettingsError, derived_port_base, settings_from
+from testbed.kubernetes import DEFAULT_CONFIG as KUBERNETES_CONFIG
 from testbed.modules import rebuilt
 from testbed.program import dev_config
 from testbed.repo import REPO_ROOT
@@ -80,6 +81,38 @@ def test_derived_ports_stay_clear_of_well_known_and_ephemeral_ports() -> None:
 def test_bad_values_are_named_with_what_is_accepted(raw: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
         settings_from(raw, PROJECT, "dev")
+
+
+def test_an_unknown_key_is_named_with_the_closest_key_if_there_is_one() -> None:
+    with pytest.raises(SettingsError) as raised:
+        settings_from({"KAFKABROKERS": "2", "colour": "blue"}, PROJECT, "dev")
+    assert str(raised.value).splitlines() == [
+        f"{PROJECT}:KAFKABROKERS is not a setting of this project; did you mean kafkaBrokers? "
+        "(see docs/deploying.md, 'Configuration')",
+        f"{PROJECT}:colour is not a setting of this project (see docs/deploying.md, 'Configuration')",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ranges", "accepted"),
+    [
+        ("203.0.113.0/24", True),
+        ("203.0.113.7/32,2001:db8::/32", True),
+        ("203.0.113.7/24", False),  # host bits set: the whole /24, or only .7? Kubernetes warns it is ambiguous
+        ("2001:db8::1/32", False),
+        ("10.0.0.0/33", False),
+    ],
+)
+def test_load_balancer_source_ranges_are_networks(ranges: str, accepted: bool) -> None:
+    config = {**KUBERNETES_CONFIG, "exposure": "loadBalancer", "loadBalancerSourceRanges": ranges}
+    if accepted:
+        assert settings_from(config, PROJECT, "alice").config.loadBalancerSourceRanges == ranges
+    else:
+        with pytest.raises(SettingsError) as raised:
+            settings_from(config, PROJECT, "alice")
+        assert str(raised.value) == (
+            f"{PROJECT}:loadBalancerSourceRanges={ranges!r} is not accepted: expected empty, or comma-separated CIDRs"
+        )
 
 
 def test_every_default_image_is_one_whose_sources_docs_upstream_cites() -> None:

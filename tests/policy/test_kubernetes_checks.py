@@ -57,11 +57,26 @@ def test_a_container_without_a_memory_limit_is_refused(declared) -> None:
     assert "container 'generator' has no memory limit" in message
 
 
+def test_an_init_container_is_held_to_the_same_rules(declared) -> None:
+    """Init containers run first in the pod: an unlimited or unpinned one is named like any other container."""
+    deployment = copy.deepcopy(declared[DEPLOYMENT])
+    pod = deployment["spec"]["template"]["spec"]
+    pod["initContainers"] = [{"name": "wait-for-kafka", "image": "busybox:latest"}]
+    (message,) = violations("kubernetes-memory-limits", DEPLOYMENT, deployment)
+    assert message.startswith("container 'wait-for-kafka' has no memory limit")
+    (message,) = violations("kubernetes-pinned-images", DEPLOYMENT, deployment)
+    assert message.startswith("container 'wait-for-kafka' image 'busybox:latest' is not pinned")
+    pod["initContainers"][0] |= {"image": "busybox:1.37.0", "resources": {"limits": {"memory": "16Mi"}}}
+    assert violations("kubernetes-memory-limits", DEPLOYMENT, deployment) == []
+    assert violations("kubernetes-pinned-images", DEPLOYMENT, deployment) == []
+
+
 def test_custom_resources_and_charts_without_limits_are_refused(declared) -> None:
     pool_type = "kubernetes:kafka.strimzi.io/v1:KafkaNodePool"
     pool = copy.deepcopy(declared[pool_type])
     pool["spec"].pop("resources")
-    assert violations("kubernetes-memory-limits", pool_type, pool)
+    (message,) = violations("kubernetes-memory-limits", pool_type, pool)
+    assert message.startswith("the node pool's pods ") and "no memory limit" in message
     kafka_type = "kubernetes:kafka.strimzi.io/v1:Kafka"
     kafka = copy.deepcopy(declared[kafka_type])
     kafka["spec"]["entityOperator"]["userOperator"] = {}
@@ -69,7 +84,8 @@ def test_custom_resources_and_charts_without_limits_are_refused(declared) -> Non
     assert message.startswith("entityOperator.userOperator has no memory limit")
     chart = copy.deepcopy(declared[CHART])
     chart["values"].pop("resources")
-    assert violations("kubernetes-memory-limits", CHART, chart)
+    (message,) = violations("kubernetes-memory-limits", CHART, chart)
+    assert message.startswith("chart kafka-ui has no memory limit")
 
 
 @pytest.mark.parametrize("image", ["ghcr.io/x/generator", "ghcr.io/x/generator:latest", "generator@sha256:abc"])
@@ -77,23 +93,43 @@ def test_unpinned_workload_images_are_refused(declared, image: str) -> None:
     deployment = copy.deepcopy(declared[DEPLOYMENT])
     deployment["spec"]["template"]["spec"]["containers"][0]["image"] = image
     (message,) = violations("kubernetes-pinned-images", DEPLOYMENT, deployment)
-    assert "is not pinned" in message
+    assert message.startswith(f"container 'generator' image '{image}' is not pinned")
 
 
-def test_unpinned_charts_are_refused(declared) -> None:
+def test_a_container_without_an_image_is_refused_without_inventing_one(declared) -> None:
+    deployment = copy.deepcopy(declared[DEPLOYMENT])
+    del deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    (message,) = violations("kubernetes-pinned-images", DEPLOYMENT, deployment)
+    assert message.startswith("container 'generator' image '' is not pinned")
+
+
+def test_a_chart_without_a_version_is_refused_by_name(declared) -> None:
     chart = copy.deepcopy(declared[CHART])
-    chart["values"]["image"]["tag"] = "latest"
     chart.pop("version")
-    assert len(violations("kubernetes-pinned-images", CHART, chart)) == 2
+    (message,) = violations("kubernetes-pinned-images", CHART, chart)
+    assert message.startswith("chart kafka-ui has no version")
+
+
+@pytest.mark.parametrize("tag", [None, "", "latest"])
+def test_a_chart_image_without_a_pinned_tag_is_refused_by_name(declared, tag: str | None) -> None:
+    chart = copy.deepcopy(declared[CHART])
+    if tag is None:
+        chart["values"]["image"].pop("tag")
+    else:
+        chart["values"]["image"]["tag"] = tag
+    (message,) = violations("kubernetes-pinned-images", CHART, chart)
+    assert message.startswith("chart kafka-ui runs an image without a pinned tag") and "values.image.tag" in message
 
 
 def test_load_balancers_need_source_ranges(declared) -> None:
     service = {"spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}}
     (message,) = violations("kubernetes-load-balancer-source-ranges", SERVICE, service)
-    assert "loadBalancerSourceRanges" in message
+    assert message.startswith("LoadBalancer service without loadBalancerSourceRanges")
     service["spec"]["loadBalancerSourceRanges"] = ["10.0.0.0/8"]
     assert violations("kubernetes-load-balancer-source-ranges", SERVICE, service) == []
     assert violations("kubernetes-load-balancer-source-ranges", SERVICE, {"spec": {"type": "ClusterIP"}}) == []
     chart = copy.deepcopy(declared[CHART])
     chart["values"]["service"]["type"] = "LoadBalancer"
-    assert violations("kubernetes-load-balancer-source-ranges", CHART, chart)
+    (message,) = violations("kubernetes-load-balancer-source-ranges", CHART, chart)
+    assert message.startswith("chart kafka-ui makes a LoadBalancer service")
+    assert "declare one with loadBalancerSourceRanges" in message  # what to do instead
