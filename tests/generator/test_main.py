@@ -614,3 +614,19 @@ def test_checking_the_heartbeat_file_leaves_none_behind_and_an_old_one_as_old(tm
     os.utime(old, (1_000_000.0, 1_000_000.0))
     assert cli.heartbeat_problem(str(old)) is None
     assert old.read_text() == "kept" and old.stat().st_mtime == 1_000_000.0  # still as stale as it was
+
+
+@pytest.mark.parametrize(
+    ("to_stdout", "interval_s", "count", "where", "pace", "until"),
+    [
+        (True, 0.0, 5, "JSON lines to stdout", "as fast as possible", "stopping after 5 report(s)"),
+        (False, 0.5, None, "topic t at bootstrap servers a:1,b:2", "2 reports/s", "until stopped"),
+    ],
+)
+def test_the_start_line_says_where_how_fast_and_until_when(
+    to_stdout: bool, interval_s: float, count: int | None, where: str, pace: str, until: str
+) -> None:
+    """The first line an operator reads in `docker logs`: where the reports go, at what rate, and for how long."""
+    config = GeneratorConfig(interval_s=interval_s, bootstrap_servers=("a:1", "b:2"), topic="t")
+    line = cli.start_line(config, to_stdout, count)
+    assert line == f"starting: {where}, {pace} (CREATE_REPORT_INTERVAL={interval_s:g}), {until}"
