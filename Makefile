@@ -95,7 +95,7 @@ MUTMUT := PYTHONPATH=$(CURDIR)/mutants $(MUTATE_VENV)/bin/mutmut
 MUTATE_JOBS ?= 6
 TESTS_HASH = find tests testbed -name "*.py" | sort | xargs cat | sha256sum | cut -c1-16
 
-mutate: $(MUTATE_STAMP) ## mutation testing (mutmut; about an hour on 2 cores, then incremental); scores into docs/mutation.md
+mutate: $(MUTATE_STAMP) ## mutation testing (mutmut; three hours or more on 2 cores, then incremental); scores into docs/mutation.md
 	@# mutants/ must exist before Python starts, or the import system never looks in it
 	@test -d mutants || { mkdir mutants && $(TESTS_HASH) > mutants/.tested-with; }
 	@# which test reaches which function is measured afresh each run: mutmut 3.8.1's incremental measure forgets
