@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from testbed.repo import REPO_ROOT
+from testbed.repo import script
 
 
 def report_module() -> Any:
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    try:
-        import mutation_report  # noqa: PLC0415 -- a script, not a package
-    finally:
-        sys.path.remove(str(REPO_ROOT / "scripts"))
-    return mutation_report
+    return script("mutation_report")
 
 
 def results(module: str, killed: int, survived: int, timeout: int = 0) -> dict[str, str]:

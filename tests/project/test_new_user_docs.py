@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from testbed.repo import REPO_ROOT
+from testbed.repo import REPO_ROOT, script
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -26,12 +26,7 @@ def test_schema_render_help_prints_usage_not_the_ddl() -> None:
 
 
 def _render_docs() -> Any:
-    sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    try:
-        import render_docs  # noqa: PLC0415 -- a script, not a package
-    finally:
-        sys.path.remove(str(REPO_ROOT / "scripts"))
-    return render_docs
+    return script("render_docs")
 
 
 def test_make_docs_says_so_when_nothing_changed(capsys: pytest.CaptureFixture[str]) -> None:
